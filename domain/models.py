@@ -1,0 +1,361 @@
+"""Domain types: frozen dataclasses and enums, nothing else.
+
+Identifiers are strings (uuid4 hex made by :func:`new_id`); times are aware UTC
+datetimes. Collections are tuples so that every value is hashable and immutable.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# --------------------------------------------------------------------------- people
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Whoever asks for something: a Discord member, a CLI user."""
+
+    id: str
+    name: str
+    is_trainer: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where a message was asked. ``conversation_id`` keys the memory."""
+
+    conversation_id: str
+    guild_id: str | None = None
+    channel_id: str | None = None
+    thread_id: str | None = None
+
+
+# --------------------------------------------------------------------------- chat
+
+
+class Role(enum.StrEnum):
+    SYSTEM = "system"
+    USER = "user"
+    ASSISTANT = "assistant"
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    text: str
+    usage: Usage = Usage()
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionChunk:
+    """One piece of a streamed completion; the last one may carry usage."""
+
+    text: str
+    usage: Usage | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationOptions:
+    temperature: float | None = None
+    max_tokens: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    """One answer the bot gave, with everything needed to learn from it."""
+
+    id: str
+    conversation_id: str
+    prompt: str
+    context: tuple[ChatMessage, ...]  # every message sent to the model
+    answer: str
+    model_version: str
+    latency_ms: float
+    usage: Usage
+    author: Actor
+    place: Place
+    created_at: datetime
+    message_id: str | None = None  # the message that carried the answer
+
+
+class Rating(enum.IntEnum):
+    DOWN = -1
+    UP = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    id: str
+    author: Actor
+    created_at: datetime
+    prediction_id: str | None = None
+    rating: Rating | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    id: str
+    prediction_id: str
+    author: Actor
+    corrected_answer: str
+    example_id: str  # the dataset example it became
+    dataset: str
+    created_at: datetime
+
+
+# --------------------------------------------------------------------------- datasets
+
+
+class ExampleSource(enum.StrEnum):
+    MANUAL = "manual"
+    IMPORT = "import"
+    CORRECTION = "correction"
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """A teaching example.
+
+    ``messages`` is the input (system/user/assistant turns ending with the user's
+    message), ``answer`` the ideal reply, ``rejected`` a worse reply (preference
+    data), ``label`` and ``name`` come from labelled sets.
+    """
+
+    id: str
+    dataset: str
+    messages: tuple[ChatMessage, ...]
+    answer: str
+    source: ExampleSource
+    created_at: datetime
+    rejected: str | None = None
+    label: str | None = None
+    name: str | None = None
+
+    @property
+    def prompt(self) -> str:
+        for message in reversed(self.messages):
+            if message.role is Role.USER:
+                return message.content
+        return ""
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    name: str
+    created_at: datetime
+    description: str = ""
+    example_count: int = 0
+
+
+# --------------------------------------------------------------------------- training
+
+
+class JobStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingJob:
+    id: str
+    dataset: str
+    backend: str
+    status: JobStatus
+    created_by: Actor
+    created_at: datetime
+    example_count: int  # size of the frozen snapshot
+    options: Mapping[str, str] = field(default_factory=dict)
+    progress: float = 0.0  # 0..1
+    message: str = ""  # last progress message
+    error: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    model_version: str | None = None  # produced on success
+    base_model_version: str | None = None  # the version it trained from
+    external_id: str | None = None  # e.g. a provider's fine-tuning job id
+    cancel_requested: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingOutcome:
+    """What a backend produced: the LLM model id and its memory, if any."""
+
+    llm_model: str
+    memory: str | None = None
+    notes: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ModelVersion:
+    """A named thing the bot can answer with: LLM model id + optional memory."""
+
+    name: str
+    llm_model: str
+    created_at: datetime
+    memory: str | None = None
+    job_id: str | None = None
+    notes: str = ""
+
+
+# --------------------------------------------------------------------------- memory
+
+
+@dataclass(frozen=True, slots=True)
+class RetrievedExample:
+    example: Example
+    score: float
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+@dataclass(frozen=True, slots=True)
+class TestCase:
+    __test__ = False  # not a pytest class
+
+    input: str
+    expected: str | None = None
+    label: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseResult:
+    case: TestCase
+    answer: str
+    exact: bool
+    contains: bool
+    label_correct: bool | None  # None when the case has no label
+    error: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        if self.error is not None:
+            return False
+        if self.label_correct is not None:
+            return self.label_correct
+        return self.exact or self.contains
+
+
+@dataclass(frozen=True, slots=True)
+class EvalScores:
+    cases: int
+    passed: int
+    exact: float
+    contains: float
+    label_accuracy: float | None
+    errors: int
+
+    @property
+    def pass_rate(self) -> float:
+        return self.passed / self.cases if self.cases else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class EvalRun:
+    id: str
+    model_version: str
+    created_at: datetime
+    results: tuple[CaseResult, ...]
+    scores: EvalScores
+    created_by: Actor
+    name: str = ""
+
+
+class CaseChange(enum.StrEnum):
+    FIXED = "fixed"
+    BROKEN = "broken"
+    STILL_PASSING = "still_passing"
+    STILL_FAILING = "still_failing"
+
+
+@dataclass(frozen=True, slots=True)
+class CaseComparison:
+    input: str
+    before: CaseResult
+    after: CaseResult
+    change: CaseChange
+
+
+@dataclass(frozen=True, slots=True)
+class EvalComparison:
+    before: EvalRun
+    after: EvalRun
+    cases: tuple[CaseComparison, ...]
+    pass_rate_delta: float
+    unmatched: int  # cases present in only one run
+
+
+# --------------------------------------------------------------------------- artifacts & audio
+
+
+@dataclass(frozen=True, slots=True)
+class Artifact:
+    name: str
+    size: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Audio:
+    """Encoded audio as received (any container) with what is known about it."""
+
+    data: bytes
+    filename: str = "audio"
+    content_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptSegment:
+    start: float
+    end: float
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    text: str
+    language: str
+    duration: float
+    segments: tuple[TranscriptSegment, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Speech:
+    """Synthesized speech: mono signed 16-bit little-endian PCM."""
+
+    pcm: bytes
+    sample_rate: int
+    text: str

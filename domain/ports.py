@@ -1,0 +1,259 @@
+"""Ports: what the domain needs from the outside world, in domain types only.
+
+Adapters implement these structurally (no inheritance needed); tests pass the
+working in-memory fakes from ``tests/fakes``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self, TypeVar
+
+from domain.models import (
+    Artifact,
+    Audio,
+    ChatMessage,
+    Completion,
+    CompletionChunk,
+    Correction,
+    Dataset,
+    EvalRun,
+    Example,
+    Feedback,
+    GenerationOptions,
+    ModelVersion,
+    Prediction,
+    RetrievedExample,
+    Speech,
+    TrainingJob,
+    TrainingOutcome,
+    Transcript,
+)
+
+_T = TypeVar("_T")
+
+# --------------------------------------------------------------------------- storage
+
+
+class PredictionRepository(Protocol):
+    async def add(self, prediction: Prediction) -> None: ...
+    async def get(self, prediction_id: str) -> Prediction | None: ...
+    async def by_message(self, message_id: str) -> Prediction | None: ...
+    async def attach_message(self, prediction_id: str, message_id: str) -> None: ...
+    async def recent(self, conversation_id: str, limit: int) -> list[Prediction]:
+        """The newest ``limit`` predictions of a conversation, oldest first."""
+        ...
+
+    async def forget(self, conversation_id: str) -> int:
+        """Drop the conversation from memory (predictions stay for training).
+
+        Returns how many predictions stop counting as history.
+        """
+        ...
+
+
+class FeedbackRepository(Protocol):
+    async def add(self, feedback: Feedback) -> None: ...
+    async def for_prediction(self, prediction_id: str) -> list[Feedback]: ...
+    async def add_correction(self, correction: Correction) -> None: ...
+    async def corrections_for(self, prediction_id: str) -> list[Correction]: ...
+
+
+class DatasetRepository(Protocol):
+    async def add(self, dataset: Dataset) -> None: ...
+    async def get(self, name: str) -> Dataset | None:
+        """The dataset with its current ``example_count``."""
+        ...
+
+    async def all(self) -> list[Dataset]:
+        """Every dataset, by name, with counts."""
+        ...
+
+    async def add_examples(self, examples: Sequence[Example]) -> None:
+        """Store examples (their datasets exist); all of them or none."""
+        ...
+
+    async def examples(
+        self, name: str, *, offset: int = 0, limit: int | None = None
+    ) -> list[Example]:
+        """Examples of a dataset in insertion order."""
+        ...
+
+
+class StateRepository(Protocol):
+    """Small named values: the selected dataset, the active model version."""
+
+    async def get(self, key: str) -> str | None: ...
+    async def set(self, key: str, value: str | None) -> None: ...
+
+
+class JobRepository(Protocol):
+    async def add(self, job: TrainingJob, snapshot: Sequence[Example]) -> None:
+        """Store a new job and the frozen copy of the examples it trains on."""
+        ...
+
+    async def get(self, job_id: str) -> TrainingJob | None: ...
+    async def update(self, job: TrainingJob) -> None: ...
+    async def all(self, *, limit: int = 20) -> list[TrainingJob]:
+        """Newest first."""
+        ...
+
+    async def unfinished(self) -> list[TrainingJob]:
+        """Jobs queued or running, oldest first."""
+        ...
+
+    async def snapshot(self, job_id: str) -> list[Example]: ...
+
+
+class ModelVersionRepository(Protocol):
+    async def add(self, version: ModelVersion) -> None: ...
+    async def get(self, name: str) -> ModelVersion | None: ...
+    async def all(self) -> list[ModelVersion]:
+        """Oldest first."""
+        ...
+
+    async def record_activation(self, name: str, actor_id: str, at: datetime) -> None: ...
+    async def activations(self, *, limit: int = 20) -> list[str]:
+        """Names of the last activated versions, newest first (repeats kept)."""
+        ...
+
+
+class EvalRepository(Protocol):
+    async def add(self, run: EvalRun) -> None: ...
+    async def get(self, run_id: str) -> EvalRun | None: ...
+    async def all(self, *, model_version: str | None = None, limit: int = 20) -> list[EvalRun]:
+        """Newest first."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction over every repository.
+
+    ``async with uow: ...; await uow.commit()``; leaving without commit rolls back.
+    """
+
+    predictions: PredictionRepository
+    feedback: FeedbackRepository
+    datasets: DatasetRepository
+    state: StateRepository
+    jobs: JobRepository
+    models: ModelVersionRepository
+    evals: EvalRepository
+
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+    async def commit(self) -> None: ...
+    async def rollback(self) -> None: ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+# --------------------------------------------------------------------------- language model
+
+
+class ChatModel(Protocol):
+    """An OpenAI-compatible chat completion endpoint."""
+
+    async def complete(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        model: str,
+        options: GenerationOptions | None = None,
+    ) -> Completion: ...
+
+    def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        model: str,
+        options: GenerationOptions | None = None,
+    ) -> AsyncIterator[CompletionChunk]: ...
+
+    async def check(self) -> str | None:
+        """None when the endpoint answers; otherwise one line saying what to configure."""
+        ...
+
+
+# --------------------------------------------------------------------------- memory & training
+
+
+class ExampleMemory(Protocol):
+    """Retrieval over the examples a training job turned into a memory."""
+
+    async def search(self, memory: str, query: str, *, k: int) -> list[RetrievedExample]:
+        """The ``k`` most relevant examples of ``memory`` for ``query``, best first."""
+        ...
+
+
+ProgressReporter = Callable[[float, str], Awaitable[None]]
+"""``await report(fraction, message)``; fraction in 0..1."""
+
+
+class TrainingBackend(Protocol):
+    name: str
+    supports_resume: bool
+
+    async def train(
+        self,
+        job: TrainingJob,
+        examples: Sequence[Example],
+        *,
+        base: ModelVersion,
+        report: ProgressReporter,
+    ) -> TrainingOutcome:
+        """Train on the snapshot. Cancellation arrives as ``asyncio.CancelledError``."""
+        ...
+
+    async def resume(
+        self,
+        job: TrainingJob,
+        examples: Sequence[Example],
+        *,
+        base: ModelVersion,
+        report: ProgressReporter,
+    ) -> TrainingOutcome:
+        """Carry on a job that was running when the process stopped."""
+        ...
+
+
+# --------------------------------------------------------------------------- files
+
+
+class ArtifactStore(Protocol):
+    """Files addressed by validated names, never outside the store."""
+
+    async def write(self, name: str, data: bytes) -> Artifact: ...
+    async def read(self, name: str) -> bytes: ...
+    async def all(self) -> list[Artifact]: ...
+    async def exists(self, name: str) -> bool: ...
+
+
+# --------------------------------------------------------------------------- speech
+
+
+class SpeechToText(Protocol):
+    async def transcribe(self, audio: Audio, *, language: str | None = None) -> Transcript: ...
+
+
+class TextToSpeech(Protocol):
+    def synthesize(self, text: str, *, language: str | None = None) -> AsyncIterator[Speech]:
+        """Speech sentence by sentence, so playback can start after the first."""
+        ...
+
+
+# --------------------------------------------------------------------------- work off the loop
+
+
+class Offload(Protocol):
+    """Runs a blocking, CPU-bound function outside the event loop (a bounded pool)."""
+
+    async def __call__(self, fn: Callable[[], _T]) -> _T: ...

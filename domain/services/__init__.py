@@ -1,0 +1,1 @@
+"""Domain services, one per feature."""

@@ -1,0 +1,335 @@
+"""In-memory storage with real transaction semantics.
+
+A :class:`FakeDatabase` holds committed state; each :class:`FakeUnitOfWork`
+reads and writes a private copy and keeps a journal of its writes, which
+``commit()`` replays on the committed state. A unit of work left without commit
+changes nothing, and two units of work committing in turn both land — as with
+the SQL adapter.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Self
+
+from domain.models import (
+    Correction,
+    Dataset,
+    EvalRun,
+    Example,
+    Feedback,
+    ModelVersion,
+    Prediction,
+    TrainingJob,
+)
+
+
+@dataclasses.dataclass
+class _State:
+    predictions: dict[str, Prediction] = dataclasses.field(default_factory=dict)
+    forgotten: set[str] = dataclasses.field(default_factory=set)  # prediction ids
+    feedback: list[Feedback] = dataclasses.field(default_factory=list)
+    corrections: list[Correction] = dataclasses.field(default_factory=list)
+    datasets: dict[str, Dataset] = dataclasses.field(default_factory=dict)
+    examples: dict[str, list[Example]] = dataclasses.field(default_factory=dict)
+    state: dict[str, str] = dataclasses.field(default_factory=dict)
+    jobs: dict[str, TrainingJob] = dataclasses.field(default_factory=dict)
+    snapshots: dict[str, list[Example]] = dataclasses.field(default_factory=dict)
+    versions: dict[str, ModelVersion] = dataclasses.field(default_factory=dict)
+    activations: list[str] = dataclasses.field(default_factory=list)
+    evals: dict[str, EvalRun] = dataclasses.field(default_factory=dict)
+
+    def copy(self) -> _State:
+        return _State(
+            predictions=dict(self.predictions),
+            forgotten=set(self.forgotten),
+            feedback=list(self.feedback),
+            corrections=list(self.corrections),
+            datasets=dict(self.datasets),
+            examples={k: list(v) for k, v in self.examples.items()},
+            state=dict(self.state),
+            jobs=dict(self.jobs),
+            snapshots={k: list(v) for k, v in self.snapshots.items()},
+            versions=dict(self.versions),
+            activations=list(self.activations),
+            evals=dict(self.evals),
+        )
+
+
+_Mutate = Callable[[Callable[[_State], object]], None]
+
+
+class FakeDatabase:
+    def __init__(self) -> None:
+        self.committed = _State()
+        self.commits = 0
+
+    def unit_of_work(self) -> FakeUnitOfWork:
+        return FakeUnitOfWork(self)
+
+
+class _Predictions:
+    def __init__(self, s: _State, mutate: _Mutate) -> None:
+        self._s = s
+        self._mutate = mutate
+
+    async def add(self, prediction: Prediction) -> None:
+        def op(s: _State) -> None:
+            s.predictions[prediction.id] = prediction
+
+        self._mutate(op)
+
+    async def get(self, prediction_id: str) -> Prediction | None:
+        return self._s.predictions.get(prediction_id)
+
+    async def by_message(self, message_id: str) -> Prediction | None:
+        for p in self._s.predictions.values():
+            if p.message_id == message_id:
+                return p
+        return None
+
+    async def attach_message(self, prediction_id: str, message_id: str) -> None:
+        def op(s: _State) -> None:
+            p = s.predictions.get(prediction_id)
+            if p is not None:
+                s.predictions[prediction_id] = dataclasses.replace(p, message_id=message_id)
+
+        self._mutate(op)
+
+    async def recent(self, conversation_id: str, limit: int) -> list[Prediction]:
+        if limit <= 0:
+            return []
+        ps = [
+            p
+            for p in self._s.predictions.values()
+            if p.conversation_id == conversation_id and p.id not in self._s.forgotten
+        ]
+        ps.sort(key=lambda p: p.created_at)
+        return ps[-limit:]
+
+    async def forget(self, conversation_id: str) -> int:
+        ids = {
+            p.id
+            for p in self._s.predictions.values()
+            if p.conversation_id == conversation_id and p.id not in self._s.forgotten
+        }
+
+        def op(s: _State) -> None:
+            s.forgotten |= ids
+
+        self._mutate(op)
+        return len(ids)
+
+
+class _Feedback:
+    def __init__(self, s: _State, mutate: _Mutate) -> None:
+        self._s = s
+        self._mutate = mutate
+
+    async def add(self, feedback: Feedback) -> None:
+        self._mutate(lambda s: s.feedback.append(feedback))
+
+    async def for_prediction(self, prediction_id: str) -> list[Feedback]:
+        return [f for f in self._s.feedback if f.prediction_id == prediction_id]
+
+    async def add_correction(self, correction: Correction) -> None:
+        self._mutate(lambda s: s.corrections.append(correction))
+
+    async def corrections_for(self, prediction_id: str) -> list[Correction]:
+        return [c for c in self._s.corrections if c.prediction_id == prediction_id]
+
+
+class _Datasets:
+    def __init__(self, s: _State, mutate: _Mutate) -> None:
+        self._s = s
+        self._mutate = mutate
+
+    async def add(self, dataset: Dataset) -> None:
+        def op(s: _State) -> None:
+            s.datasets[dataset.name] = dataclasses.replace(dataset, example_count=0)
+            s.examples.setdefault(dataset.name, [])
+
+        self._mutate(op)
+
+    async def get(self, name: str) -> Dataset | None:
+        d = self._s.datasets.get(name)
+        if d is None:
+            return None
+        return dataclasses.replace(d, example_count=len(self._s.examples.get(name, [])))
+
+    async def all(self) -> list[Dataset]:
+        out = []
+        for name in sorted(self._s.datasets):
+            d = await self.get(name)
+            assert d is not None
+            out.append(d)
+        return out
+
+    async def add_examples(self, examples: Sequence[Example]) -> None:
+        for e in examples:
+            if e.dataset not in self._s.datasets:
+                raise KeyError(e.dataset)
+        rows = list(examples)
+
+        def op(s: _State) -> None:
+            for e in rows:
+                s.examples[e.dataset].append(e)
+
+        self._mutate(op)
+
+    async def examples(
+        self, name: str, *, offset: int = 0, limit: int | None = None
+    ) -> list[Example]:
+        rows = self._s.examples.get(name, [])
+        end = None if limit is None else offset + limit
+        return list(rows[offset:end])
+
+
+class _StateRepo:
+    def __init__(self, s: _State, mutate: _Mutate) -> None:
+        self._s = s
+        self._mutate = mutate
+
+    async def get(self, key: str) -> str | None:
+        return self._s.state.get(key)
+
+    async def set(self, key: str, value: str | None) -> None:
+        def op(s: _State) -> None:
+            if value is None:
+                s.state.pop(key, None)
+            else:
+                s.state[key] = value
+
+        self._mutate(op)
+
+
+class _Jobs:
+    def __init__(self, s: _State, mutate: _Mutate) -> None:
+        self._s = s
+        self._mutate = mutate
+
+    async def add(self, job: TrainingJob, snapshot: Sequence[Example]) -> None:
+        rows = list(snapshot)
+
+        def op(s: _State) -> None:
+            s.jobs[job.id] = job
+            s.snapshots[job.id] = list(rows)
+
+        self._mutate(op)
+
+    async def get(self, job_id: str) -> TrainingJob | None:
+        return self._s.jobs.get(job_id)
+
+    async def update(self, job: TrainingJob) -> None:
+        if job.id not in self._s.jobs:
+            raise KeyError(job.id)
+
+        def op(s: _State) -> None:
+            s.jobs[job.id] = job
+
+        self._mutate(op)
+
+    async def all(self, *, limit: int = 20) -> list[TrainingJob]:
+        jobs = sorted(self._s.jobs.values(), key=lambda j: j.created_at, reverse=True)
+        return jobs[:limit]
+
+    async def unfinished(self) -> list[TrainingJob]:
+        jobs = [j for j in self._s.jobs.values() if not j.status.finished]
+        return sorted(jobs, key=lambda j: j.created_at)
+
+    async def snapshot(self, job_id: str) -> list[Example]:
+        return list(self._s.snapshots.get(job_id, []))
+
+
+class _Models:
+    def __init__(self, s: _State, mutate: _Mutate) -> None:
+        self._s = s
+        self._mutate = mutate
+
+    async def add(self, version: ModelVersion) -> None:
+        def op(s: _State) -> None:
+            s.versions[version.name] = version
+
+        self._mutate(op)
+
+    async def get(self, name: str) -> ModelVersion | None:
+        return self._s.versions.get(name)
+
+    async def all(self) -> list[ModelVersion]:
+        return sorted(self._s.versions.values(), key=lambda v: v.created_at)
+
+    async def record_activation(self, name: str, actor_id: str, at: datetime) -> None:
+        self._mutate(lambda s: s.activations.append(name))
+
+    async def activations(self, *, limit: int = 20) -> list[str]:
+        return list(reversed(self._s.activations))[:limit]
+
+
+class _Evals:
+    def __init__(self, s: _State, mutate: _Mutate) -> None:
+        self._s = s
+        self._mutate = mutate
+
+    async def add(self, run: EvalRun) -> None:
+        def op(s: _State) -> None:
+            s.evals[run.id] = run
+
+        self._mutate(op)
+
+    async def get(self, run_id: str) -> EvalRun | None:
+        return self._s.evals.get(run_id)
+
+    async def all(self, *, model_version: str | None = None, limit: int = 20) -> list[EvalRun]:
+        runs = [
+            r
+            for r in self._s.evals.values()
+            if model_version is None or r.model_version == model_version
+        ]
+        runs.sort(key=lambda r: r.created_at, reverse=True)
+        return runs[:limit]
+
+
+class FakeUnitOfWork:
+    def __init__(self, db: FakeDatabase) -> None:
+        self._db = db
+        self._bind()
+
+    def _bind(self) -> None:
+        s = self._db.committed.copy()
+        self._journal: list[Callable[[_State], object]] = []
+        self.predictions = _Predictions(s, self._mutate)
+        self.feedback = _Feedback(s, self._mutate)
+        self.datasets = _Datasets(s, self._mutate)
+        self.state = _StateRepo(s, self._mutate)
+        self.jobs = _Jobs(s, self._mutate)
+        self.models = _Models(s, self._mutate)
+        self.evals = _Evals(s, self._mutate)
+        self._work = s
+
+    def _mutate(self, op: Callable[[_State], object]) -> None:
+        op(self._work)
+        self._journal.append(op)
+
+    async def __aenter__(self) -> Self:
+        self._bind()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.rollback()
+
+    async def commit(self) -> None:
+        for op in self._journal:
+            op(self._db.committed)
+        self._db.commits += 1
+        self._bind()
+
+    async def rollback(self) -> None:
+        self._bind()
