@@ -1,0 +1,80 @@
+"""A working training backend: reports progress, can be held, failed or cancelled."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from domain.errors import TrainingFailed
+from domain.models import Example, ModelVersion, TrainingJob, TrainingOutcome
+from domain.ports import ProgressReporter
+from tests.fakes.memory import FakeExampleMemory
+
+T = TypeVar("T")
+
+
+class FakeTrainingBackend:
+    """Trains in ``steps`` steps; each step waits for ``gate`` when one is set.
+
+    The memory it produces is put into ``memory`` (a ``FakeExampleMemory``) so the
+    chat service can retrieve from it, as with the real local backend.
+    """
+
+    def __init__(
+        self,
+        name: str = "fake",
+        *,
+        memory: FakeExampleMemory | None = None,
+        steps: int = 3,
+        supports_resume: bool = True,
+        fail_with: str | None = None,
+    ) -> None:
+        self.name = name
+        self.memory = memory
+        self.steps = steps
+        self.supports_resume = supports_resume
+        self.fail_with = fail_with
+        self.gate: asyncio.Event | None = None
+        self.started = asyncio.Event()
+        self.trained: list[tuple[str, list[Example]]] = []
+        self.resumed: list[str] = []
+        self._count = 0
+
+    async def train(
+        self,
+        job: TrainingJob,
+        examples: Sequence[Example],
+        *,
+        base: ModelVersion,
+        report: ProgressReporter,
+    ) -> TrainingOutcome:
+        self.started.set()
+        for step in range(self.steps):
+            if self.gate is not None:
+                await self.gate.wait()
+            await report((step + 1) / self.steps, f"step {step + 1} of {self.steps}")
+        if self.fail_with is not None:
+            raise TrainingFailed(self.fail_with)
+        self._count += 1
+        memory = f"mem-{self._count:04d}"
+        if self.memory is not None:
+            self.memory.put(memory, examples)
+        self.trained.append((job.id, list(examples)))
+        return TrainingOutcome(llm_model=base.llm_model, memory=memory)
+
+    async def resume(
+        self,
+        job: TrainingJob,
+        examples: Sequence[Example],
+        *,
+        base: ModelVersion,
+        report: ProgressReporter,
+    ) -> TrainingOutcome:
+        self.resumed.append(job.id)
+        return await self.train(job, examples, base=base, report=report)
+
+
+async def inline_offload(fn: Callable[[], T]) -> T:
+    """An ``Offload`` that runs the function in place (tests only)."""
+    return fn()
