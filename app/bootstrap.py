@@ -1,0 +1,248 @@
+"""The composition root: the one place that builds concrete adapters.
+
+``bootstrap(settings)`` wires every service; tests pass ``Overrides`` to swap in
+fakes or local stand-ins. Heavy libraries are imported inside the factories so
+that importing this module stays cheap and optional extras stay optional.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+import structlog
+from domain.services.chat import ChatPolicy, ChatService
+from domain.services.datasets import DatasetLimits, DatasetService
+from domain.services.evaluation import EvaluationService
+from domain.services.feedback import FeedbackService
+
+from app.settings import Settings
+from app.workers import WorkerPool
+from domain.models import GenerationOptions, utcnow
+from domain.ports import (
+    ArtifactStore,
+    ChatModel,
+    ExampleMemory,
+    Offload,
+    TrainingBackend,
+    UnitOfWorkFactory,
+)
+from domain.services.models import ModelService
+from domain.services.training import TrainingService
+
+log = structlog.get_logger()
+
+Closer = Callable[[], Awaitable[None]]
+
+
+@dataclasses.dataclass
+class Overrides:
+    """Adapters to use instead of the ones the settings describe (tests)."""
+
+    uow: UnitOfWorkFactory | None = None
+    llm: ChatModel | None = None
+    memory: ExampleMemory | None = None
+    artifacts: ArtifactStore | None = None
+    backends: Mapping[str, TrainingBackend] | None = None
+    offload: Offload | None = None
+    clock: Callable[[], datetime] | None = None
+
+
+@dataclasses.dataclass
+class Container:
+    """Every service, built once; ``aclose()`` releases what the adapters hold."""
+
+    settings: Settings
+    uow: UnitOfWorkFactory
+    llm: ChatModel
+    memory: ExampleMemory
+    artifacts: ArtifactStore
+    backends: Mapping[str, TrainingBackend]
+    models: ModelService
+    chat: ChatService
+    feedback: FeedbackService
+    datasets: DatasetService
+    training: TrainingService
+    evaluation: EvaluationService
+    llm_problem: str | None = None
+    closers: list[Closer] = dataclasses.field(default_factory=list)
+
+    async def aclose(self) -> None:
+        await self.training.aclose()
+        for close in reversed(self.closers):
+            try:
+                await close()
+            except Exception:
+                log.exception("close_failed")
+        self.closers.clear()
+
+
+async def _build_storage(settings: Settings, closers: list[Closer]) -> UnitOfWorkFactory:
+    from adapters.storage_sql import SqlStorage
+
+    storage = SqlStorage(settings.database_url)
+    closers.append(storage.aclose)
+    await storage.migrate()
+    return storage.unit_of_work
+
+
+def _build_llm(settings: Settings, closers: list[Closer]) -> ChatModel:
+    from adapters.llm_openai import OpenAIChatModel
+
+    llm = OpenAIChatModel(
+        base_url=settings.llm.base_url,
+        api_key=settings.llm.api_key.get_secret_value(),
+        timeout=settings.llm.timeout,
+        connect_timeout=settings.llm.connect_timeout,
+        max_retries=settings.llm.max_retries,
+    )
+    closers.append(llm.aclose)
+    return llm
+
+
+def _build_memory(settings: Settings, closers: list[Closer]) -> ExampleMemory:
+    from adapters.example_memory import Bm25ExampleMemory
+
+    memory = Bm25ExampleMemory(root=settings.memories_dir)
+    closers.append(memory.aclose)
+    return memory
+
+
+def _build_backends(settings: Settings) -> dict[str, TrainingBackend]:
+    from adapters.example_memory import LocalTrainingBackend
+
+    local = LocalTrainingBackend(root=settings.memories_dir)
+    return {local.name: local}
+
+
+def _build_artifacts(settings: Settings) -> ArtifactStore:
+    from adapters.artifacts_fs import FileSystemArtifactStore
+
+    return FileSystemArtifactStore(settings.artifacts_dir)
+
+
+async def bootstrap(
+    settings: Settings, overrides: Overrides | None = None, *, recover_jobs: bool = True
+) -> Container:
+    """Build the container; on failure, whatever was opened is closed again."""
+    o = overrides or Overrides()
+    closers: list[Closer] = []
+    try:
+        return await _bootstrap(settings, o, closers, recover_jobs=recover_jobs)
+    except BaseException:
+        for close in reversed(closers):
+            try:
+                await close()
+            except Exception:
+                log.exception("close_failed")
+        raise
+
+
+async def _bootstrap(
+    settings: Settings, o: Overrides, closers: list[Closer], *, recover_jobs: bool
+) -> Container:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    clock = o.clock or utcnow
+    offload: Offload
+    if o.offload is not None:
+        offload = o.offload
+    else:
+        pool = WorkerPool(threads=settings.workers.threads)
+        closers.append(pool.aclose)
+        offload = pool
+
+    uow = o.uow or await _build_storage(settings, closers)
+    llm = o.llm or _build_llm(settings, closers)
+    memory = o.memory or _build_memory(settings, closers)
+    artifacts = o.artifacts or _build_artifacts(settings)
+    backends = dict(o.backends) if o.backends is not None else _build_backends(settings)
+
+    models = ModelService(uow=uow, clock=clock)
+    chat = ChatService(
+        uow=uow,
+        llm=llm,
+        memory=memory,
+        models=models,
+        policy=ChatPolicy(
+            system_prompt=settings.chat.system_prompt,
+            max_history_turns=settings.chat.max_history_turns,
+            max_history_chars=settings.chat.max_history_chars,
+            max_question_chars=settings.chat.max_question_chars,
+            demonstrations=settings.chat.demonstrations,
+            correction_match=settings.chat.correction_match,
+            options=GenerationOptions(
+                temperature=settings.llm.temperature, max_tokens=settings.llm.max_tokens
+            ),
+        ),
+        clock=clock,
+    )
+    feedback = FeedbackService(
+        uow=uow, corrections_dataset=settings.datasets.corrections_dataset, clock=clock
+    )
+    datasets = DatasetService(
+        uow=uow,
+        artifacts=artifacts,
+        limits=DatasetLimits(
+            max_file_bytes=settings.datasets.max_file_bytes,
+            max_examples=settings.datasets.max_examples,
+            max_text_chars=settings.datasets.max_text_chars,
+        ),
+        offload=offload,
+        clock=clock,
+    )
+    training = TrainingService(
+        uow=uow,
+        backends=backends,
+        models=models,
+        default_backend=settings.training.default_backend,
+        max_concurrent_jobs=settings.training.max_concurrent_jobs,
+        clock=clock,
+    )
+    evaluation = EvaluationService(
+        uow=uow,
+        chat=chat,
+        models=models,
+        artifacts=artifacts,
+        concurrency=settings.evaluation.concurrency,
+        clock=clock,
+    )
+
+    await models.ensure_base(settings.llm.model)
+    problem = await llm.check()
+    if problem is not None:
+        log.warning("llm_unreachable", hint=problem)
+    container = Container(
+        settings=settings,
+        uow=uow,
+        llm=llm,
+        memory=memory,
+        artifacts=artifacts,
+        backends=backends,
+        models=models,
+        chat=chat,
+        feedback=feedback,
+        datasets=datasets,
+        training=training,
+        evaluation=evaluation,
+        llm_problem=problem,
+        closers=closers,
+    )
+    if recover_jobs:
+        recovered = await training.recover()
+        if recovered:
+            log.info("training_jobs_recovered", count=len(recovered))
+    return container
+
+
+def describe(container: Container) -> dict[str, Any]:
+    """What the container was built with, for a start-up log line (no secrets)."""
+    s = container.settings
+    return {
+        "data_dir": str(s.data_dir),
+        "storage": s.database_url.split("://", 1)[0],
+        "llm_base_url": s.llm.base_url,
+        "llm_model": s.llm.model,
+        "backends": sorted(container.backends),
+    }

@@ -1,0 +1,247 @@
+"""The ``trainerbot`` command line: ``run``, ``chat`` and the management subcommands.
+
+Every subcommand builds its work from a :class:`~app.session.Session` and hands
+it to the runner in ``ctx.obj``: a one-shot runner outside the REPL, a deferred
+one inside it — so ``trainerbot dataset list`` and ``/dataset list`` in the chat
+are the same code.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app import views
+from app.session import OneShotRunner, Runner, Work
+from app.settings import Settings
+
+app = typer.Typer(
+    name="trainerbot",
+    help="A Discord assistant your community can talk to and teach.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+dataset_app = typer.Typer(
+    help="Curate datasets: create, import, export, archive.", no_args_is_help=True
+)
+train_app = typer.Typer(help="Training jobs on a dataset.", no_args_is_help=True)
+eval_app = typer.Typer(
+    help="Evaluate a model version on test cases and compare runs.", no_args_is_help=True
+)
+models_app = typer.Typer(help="Model versions: list, activate, roll back.", no_args_is_help=True)
+app.add_typer(dataset_app, name="dataset")
+app.add_typer(train_app, name="train")
+app.add_typer(eval_app, name="eval")
+app.add_typer(models_app, name="models")
+
+
+def _runner(ctx: typer.Context) -> Runner:
+    obj = ctx.find_root().obj
+    if obj is None:
+        obj = OneShotRunner(Settings)
+        ctx.find_root().obj = obj
+    runner: Runner = obj
+    return runner
+
+
+def _go(ctx: typer.Context, work: Work) -> None:
+    runner = _runner(ctx)
+    runner.run(work)
+    code = getattr(runner, "exit_code", 0)
+    if code:
+        raise typer.Exit(code)
+
+
+# --------------------------------------------------------------------------- run / chat
+
+
+@app.command()
+def run() -> None:
+    """Run the bot: on Discord when a token is set, else the terminal chat."""
+    from app.main import run_main
+
+    raise typer.Exit(run_main())
+
+
+@app.command()
+def chat(
+    conversation: Annotated[
+        str | None, typer.Option(help="Conversation id (memory is kept per conversation).")
+    ] = None,
+) -> None:
+    """Talk to the bot in the terminal; /help lists the slash commands.
+
+    Reads from stdin when it is not a terminal, so it can be scripted.
+    """
+    from app.repl import run_repl
+
+    raise typer.Exit(run_repl(Settings(), conversation=conversation))
+
+
+# --------------------------------------------------------------------------- datasets
+
+
+@dataset_app.command("list")
+def dataset_list(ctx: typer.Context) -> None:
+    """List datasets with their example counts."""
+    _go(ctx, views.dataset_list)
+
+
+@dataset_app.command("create")
+def dataset_create(
+    ctx: typer.Context,
+    name: str,
+    description: Annotated[str, typer.Option(help="What the dataset is for.")] = "",
+) -> None:
+    """Create an empty dataset."""
+    _go(ctx, lambda s: views.dataset_create(s, name, description))
+
+
+@dataset_app.command("show")
+def dataset_show(
+    ctx: typer.Context, name: str, limit: Annotated[int, typer.Option(min=1, max=100)] = 5
+) -> None:
+    """Show a dataset and its first examples."""
+    _go(ctx, lambda s: views.dataset_show(s, name, limit))
+
+
+@dataset_app.command("add")
+def dataset_add(
+    ctx: typer.Context,
+    name: str,
+    prompt: Annotated[str, typer.Option(help="The question.")],
+    answer: Annotated[str, typer.Option(help="The ideal answer.")],
+    rejected: Annotated[str | None, typer.Option(help="A worse answer (preference data).")] = None,
+    label: Annotated[str | None, typer.Option(help="A label for classification sets.")] = None,
+) -> None:
+    """Add one example."""
+    _go(ctx, lambda s: views.dataset_add(s, name, prompt, answer, rejected, label))
+
+
+@dataset_app.command("import")
+def dataset_import(
+    ctx: typer.Context,
+    name: str,
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+) -> None:
+    """Import a JSONL, CSV, JSON, TXT or ZIP file (all or nothing)."""
+    _go(ctx, lambda s: views.dataset_import(s, name, path))
+
+
+@dataset_app.command("select")
+def dataset_select(ctx: typer.Context, name: str) -> None:
+    """Select the dataset that training uses by default."""
+    _go(ctx, lambda s: views.dataset_select(s, name))
+
+
+@dataset_app.command("export")
+def dataset_export(
+    ctx: typer.Context,
+    name: str,
+    fmt: Annotated[
+        str, typer.Option("--format", help="sft (chat JSONL) or dpo (preference JSONL).")
+    ] = "sft",
+) -> None:
+    """Export as OpenAI fine-tuning JSONL into the artifact store."""
+    _go(ctx, lambda s: views.dataset_export(s, name, fmt))
+
+
+@dataset_app.command("archive")
+def dataset_archive(ctx: typer.Context, name: str) -> None:
+    """Write a zip with the exports, the raw examples and a manifest."""
+    _go(ctx, lambda s: views.dataset_archive(s, name))
+
+
+# --------------------------------------------------------------------------- training
+
+
+@train_app.command("start")
+def train_start(
+    ctx: typer.Context,
+    dataset: Annotated[str | None, typer.Argument(help="Default: the selected dataset.")] = None,
+    backend: Annotated[str | None, typer.Option(help="Training backend (default: local).")] = None,
+    option: Annotated[
+        list[str] | None, typer.Option("--option", "-o", help="key=value, e.g. activate=false")
+    ] = None,
+) -> None:
+    """Start a training job and follow its progress."""
+    _go(ctx, lambda s: views.train_start(s, dataset, backend, option or []))
+
+
+@train_app.command("status")
+def train_status(ctx: typer.Context, job_id: str) -> None:
+    """Show one job."""
+    _go(ctx, lambda s: views.train_status(s, job_id))
+
+
+@train_app.command("cancel")
+def train_cancel(ctx: typer.Context, job_id: str) -> None:
+    """Cancel a queued or running job."""
+    _go(ctx, lambda s: views.train_cancel(s, job_id))
+
+
+@train_app.command("list")
+def train_list(
+    ctx: typer.Context, limit: Annotated[int, typer.Option(min=1, max=200)] = 20
+) -> None:
+    """List recent jobs."""
+    _go(ctx, lambda s: views.train_list(s, limit))
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+@eval_app.command("run")
+def eval_run(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    version: Annotated[str | None, typer.Option(help="Model version (default: active).")] = None,
+    name: Annotated[str, typer.Option(help="A name for this run.")] = "",
+) -> None:
+    """Run a JSON/JSONL test set against a model version and write a report."""
+    _go(ctx, lambda s: views.eval_run(s, path, version, name))
+
+
+@eval_app.command("compare")
+def eval_compare(ctx: typer.Context, before: str, after: str) -> None:
+    """Compare two runs case by case (run ids)."""
+    _go(ctx, lambda s: views.eval_compare(s, before, after))
+
+
+@eval_app.command("list")
+def eval_list(ctx: typer.Context, limit: Annotated[int, typer.Option(min=1, max=200)] = 20) -> None:
+    """List recent evaluation runs."""
+    _go(ctx, lambda s: views.eval_list(s, limit))
+
+
+# --------------------------------------------------------------------------- models
+
+
+@models_app.command("list")
+def models_list(ctx: typer.Context) -> None:
+    """List model versions; the active one is marked."""
+    _go(ctx, views.models_list)
+
+
+@models_app.command("use")
+def models_use(ctx: typer.Context, name: str) -> None:
+    """Activate a model version."""
+    _go(ctx, lambda s: views.models_use(s, name))
+
+
+@models_app.command("rollback")
+def models_rollback(ctx: typer.Context) -> None:
+    """Re-activate the version that was active before the current one."""
+    _go(ctx, views.models_rollback)
+
+
+def main() -> None:
+    app(prog_name="trainerbot")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,212 @@
+"""The terminal chat: talk to the bot, rate and correct answers, manage everything.
+
+Plain lines are questions; lines starting with ``/`` are commands. Management
+commands (``/dataset``, ``/train``, ``/eval`` or ``/test``, ``/models``) are the
+very same commands as the CLI's subcommands. When stdin is not a terminal the
+REPL reads it line by line, so a session can be scripted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+import sys
+from typing import TextIO
+
+import click
+import structlog
+import typer
+from domain.services.chat import Question
+from rich.console import Console
+
+from app.bootstrap import Overrides, bootstrap
+from app.logging import configure_logging
+from app.session import DeferredRunner, Session, report_error, terminal_actor
+from app.settings import Settings
+from domain.errors import InvalidInput
+from domain.models import Place, Rating
+
+log = structlog.get_logger()
+
+HELP = """\
+Type a question to chat. Commands:
+  /good, /bad              rate the last answer
+  /feedback TEXT           comment on the last answer
+  /correct TEXT            give the better answer to the last question
+  /forget                  start this conversation afresh
+  /dataset ...             list | create NAME | show NAME | add NAME --prompt P --answer A
+                           | import NAME FILE | select NAME | export NAME [--format sft|dpo]
+                           | archive NAME
+  /train ...               start [DATASET] [--backend B] [-o key=value] | status ID
+                           | cancel ID | list
+  /test FILE [--version V] run a test set (same as /eval run); /eval compare A B; /eval list
+  /models ...              list | use NAME | rollback
+  /help, /quit
+Add --help to any command for its options."""
+
+_ALIASES = {"test": ["eval", "run"], "model": ["models"], "datasets": ["dataset"]}
+_MANAGEMENT = {"dataset", "train", "eval", "models"}
+
+
+def run_repl(
+    settings: Settings,
+    *,
+    conversation: str | None = None,
+    overrides: Overrides | None = None,
+    stdin: TextIO | None = None,
+    console: Console | None = None,
+) -> int:
+    configure_logging(level=settings.log.level, fmt=settings.log.format)
+    return asyncio.run(
+        repl(settings, conversation=conversation, overrides=overrides, stdin=stdin, console=console)
+    )
+
+
+async def repl(
+    settings: Settings,
+    *,
+    conversation: str | None = None,
+    overrides: Overrides | None = None,
+    stdin: TextIO | None = None,
+    console: Console | None = None,
+) -> int:
+    stdin = stdin or sys.stdin
+    console = console or Console(highlight=False)
+    interactive = stdin.isatty()
+    container = await bootstrap(settings, overrides)
+    actor = terminal_actor()
+    session = Session(
+        container=container,
+        console=console,
+        actor=actor,
+        place=Place(conversation_id=conversation or actor.id),
+    )
+    try:
+        if container.llm_problem:
+            console.print(container.llm_problem, style="yellow", markup=False)
+        active = await container.models.active()
+        if interactive:
+            console.print(
+                f"trainerbot — answering with [bold]{active.name}[/bold]. /help for commands."
+            )
+        while True:
+            line = await _read_line(stdin, "you> " if interactive else None)
+            if line is None:
+                break
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            if line.startswith("/"):
+                if not await handle_command(session, line[1:]):
+                    break
+            else:
+                await ask(session, line)
+        return 0
+    finally:
+        await container.aclose()
+
+
+async def _read_line(stdin: TextIO, prompt: str | None) -> str | None:
+    def read() -> str | None:
+        if prompt is not None:
+            try:
+                return input(prompt)
+            except EOFError:
+                return None
+        text = stdin.readline()
+        return text if text else None
+
+    return await asyncio.to_thread(read)
+
+
+async def ask(session: Session, text: str) -> None:
+    console = session.console
+    question = Question(text=text, author=session.actor, place=session.place)
+    try:
+        stream = session.container.chat.stream(question)
+        console.print("bot> ", end="")
+        async for piece in stream:
+            console.print(piece, end="", markup=False, highlight=False)
+        console.print()
+        prediction = stream.prediction
+        if prediction is not None:
+            session.last_prediction_id = prediction.id
+            console.print(
+                f"[dim]({prediction.id[:8]} · {prediction.model_version} · "
+                f"{prediction.latency_ms:.0f} ms)[/dim]"
+            )
+    except Exception as error:
+        console.print()
+        report_error(console, error)
+
+
+async def handle_command(session: Session, line: str) -> bool:
+    """Run one slash command; False means quit."""
+    console = session.console
+    try:
+        args = shlex.split(line)
+    except ValueError as error:
+        console.print(f"Could not read that command: {error}.", style="red", markup=False)
+        return True
+    if not args:
+        return True
+    head, rest = args[0].lower(), args[1:]
+    try:
+        if head in ("quit", "exit", "q"):
+            return False
+        if head == "help":
+            console.print(HELP, markup=False)
+        elif head in ("good", "bad"):
+            await _rate(session, Rating.UP if head == "good" else Rating.DOWN)
+        elif head == "feedback":
+            fb = await session.container.feedback.comment(
+                session.actor, " ".join(rest), session.last_prediction_id
+            )
+            console.print(f"Thanks, feedback {fb.id[:8]} saved.")
+        elif head == "correct":
+            correction = await session.container.feedback.correct(
+                _last(session), session.actor, " ".join(rest)
+            )
+            console.print(
+                f"Correction saved into dataset [bold]{correction.dataset}[/bold]; "
+                "train on it to teach the bot."
+            )
+        elif head == "forget":
+            count = await session.container.chat.forget(session.place.conversation_id)
+            console.print(f"Forgot {count} earlier turns of this conversation.")
+        elif head in _ALIASES or head in _MANAGEMENT:
+            await _management(session, [*_ALIASES.get(head, [head]), *rest])
+        else:
+            console.print(f"[red]Unknown command /{head}; /help lists them.[/red]")
+    except Exception as error:
+        report_error(console, error)
+    return True
+
+
+def _last(session: Session) -> str:
+    if session.last_prediction_id is None:
+        raise InvalidInput("There is no answer to rate or correct yet: ask something first.")
+    return session.last_prediction_id
+
+
+async def _rate(session: Session, rating: Rating) -> None:
+    await session.container.feedback.rate(_last(session), session.actor, rating)
+    session.console.print("Thanks for the rating.")
+
+
+async def _management(session: Session, args: list[str]) -> None:
+    from app.cli import app
+
+    runner = DeferredRunner()
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=args, prog_name="", standalone_mode=False, obj=runner)
+    except click.exceptions.Exit:
+        return
+    except click.ClickException as error:
+        session.console.print(error.format_message(), style="red", markup=False)
+        return
+    except click.exceptions.Abort:
+        return
+    if runner.pending is not None:
+        await runner.pending(session)

@@ -1,0 +1,136 @@
+"""All configuration, from the environment and ``.env``; documented in config/.env.example.
+
+Variables are prefixed ``TRAINERBOT_`` and groups are separated by ``__``:
+``TRAINERBOT_LLM__BASE_URL``, ``TRAINERBOT_DISCORD__TOKEN``. Built once in the
+entry point and passed down; nothing reads settings at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are trainerbot, a helpful assistant in a Discord community. "
+    "Answer clearly and briefly, in the language of the question. "
+    "When examples of good answers are given, follow them."
+)
+
+
+class LlmSettings(BaseModel):
+    base_url: str = Field(
+        "http://127.0.0.1:8080/v1", description="OpenAI-compatible endpoint (…/v1)."
+    )
+    api_key: SecretStr = Field(SecretStr("not-needed"), description="API key for the endpoint.")
+    model: str = Field("local-model", description="Model id sent to the endpoint.")
+    timeout: float = Field(60.0, gt=0, description="Seconds before a request times out.")
+    connect_timeout: float = Field(5.0, gt=0, description="Seconds to connect.")
+    max_retries: int = Field(2, ge=0, le=10, description="Retries on transient errors.")
+    temperature: float | None = Field(0.3, ge=0, le=2)
+    max_tokens: int | None = Field(512, gt=0)
+
+
+class ChatSettings(BaseModel):
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    max_history_turns: int = Field(10, ge=0, le=200)
+    max_history_chars: int = Field(6000, ge=0)
+    max_question_chars: int = Field(4000, gt=0)
+    demonstrations: int = Field(4, ge=0, le=20, description="Examples retrieved per answer.")
+    correction_match: float = Field(
+        0.8, ge=0, le=1, description="Similarity above which a correction takes precedence."
+    )
+
+
+class StorageSettings(BaseModel):
+    url: str | None = Field(
+        None,
+        description="SQLAlchemy async URL; default sqlite+aiosqlite:///<data_dir>/trainerbot.db. "
+        "PostgreSQL: postgresql+asyncpg://user:pass@host/db",
+    )
+
+
+class DatasetSettings(BaseModel):
+    corrections_dataset: str = "corrections"
+    max_file_bytes: int = Field(20 * 1024 * 1024, gt=0)
+    max_examples: int = Field(50_000, gt=0)
+    max_text_chars: int = Field(20_000, gt=0)
+
+
+class TrainingSettings(BaseModel):
+    default_backend: str = "local"
+    max_concurrent_jobs: int = Field(1, ge=1, le=8)
+
+
+class EvaluationSettings(BaseModel):
+    concurrency: int = Field(4, ge=1, le=64)
+    max_cases: int = Field(500, gt=0)
+
+
+class LogSettings(BaseModel):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["auto", "console", "json"] = Field(
+        "auto", description="auto: console on a terminal, JSON otherwise."
+    )
+
+
+class WorkerSettings(BaseModel):
+    threads: int = Field(2, ge=1, le=32, description="Bounded pool for CPU work.")
+
+
+class DiscordSettings(BaseModel):
+    token: SecretStr | None = Field(
+        None, description="Bot token; without it `run` chats in the terminal."
+    )
+    dev_guild_id: int | None = Field(None, description="Sync commands to this guild only.")
+    trainer_role: str = Field("Trainer", description="Role name (or id) allowed to train.")
+    chat_channels: list[int] = Field(
+        default_factory=list, description="Channel ids answered in full."
+    )
+    chat_cooldown_seconds: float = Field(3.0, ge=0)
+    transcribe_cooldown_seconds: float = Field(10.0, ge=0)
+    max_audio_bytes: int = Field(25 * 1024 * 1024, gt=0)
+    # advanced: point the client at another API (tests use a local emulator)
+    api_base: str | None = None
+    gateway_url: str | None = None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TRAINERBOT_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    data_dir: Path = Field(Path("var"), description="Database, artifacts, memories, models.")
+    llm: LlmSettings = LlmSettings()
+    chat: ChatSettings = ChatSettings()
+    storage: StorageSettings = StorageSettings()
+    datasets: DatasetSettings = DatasetSettings()
+    training: TrainingSettings = TrainingSettings()
+    evaluation: EvaluationSettings = EvaluationSettings()
+    log: LogSettings = LogSettings()
+    workers: WorkerSettings = WorkerSettings()
+    discord: DiscordSettings = DiscordSettings()
+
+    @property
+    def database_url(self) -> str:
+        if self.storage.url:
+            return self.storage.url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'trainerbot.db').resolve()}"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.data_dir / "artifacts"
+
+    @property
+    def memories_dir(self) -> Path:
+        return self.data_dir / "memories"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"

@@ -1,0 +1,297 @@
+"""Terminal views: one async function per command, a service call and a rendering.
+
+No business rule lives here; every check happens in the domain services.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from domain.services.datasets import ExportFormat
+from rich.markup import escape as esc
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from app.session import Session
+from domain.errors import InvalidInput
+from domain.models import EvalComparison, EvalRun, JobStatus, TrainingJob
+from domain.testcases import parse_test_cases
+
+
+def _short(text: str, width: int = 60) -> str:
+    """One line of at most ``width`` characters, safe inside rich markup."""
+    text = " ".join(text.split())
+    return esc(text if len(text) <= width else text[: width - 1] + "…")
+
+
+# --------------------------------------------------------------------------- datasets
+
+
+async def dataset_list(s: Session) -> None:
+    datasets = await s.container.datasets.all()
+    selected = await s.container.datasets.selected()
+    if not datasets:
+        s.console.print("No datasets yet. Create one with `dataset create NAME`.")
+        return
+    table = Table("name", "examples", "description", title="Datasets")
+    for d in datasets:
+        mark = " (selected)" if selected and selected.name == d.name else ""
+        table.add_row(esc(d.name) + mark, str(d.example_count), _short(d.description, 40))
+    s.console.print(table)
+
+
+async def dataset_create(s: Session, name: str, description: str) -> None:
+    d = await s.container.datasets.create(name, s.actor, description=description)
+    s.console.print(f"Created dataset [bold]{esc(d.name)}[/bold].")
+
+
+async def dataset_show(s: Session, name: str, limit: int) -> None:
+    view = await s.container.datasets.show(name, limit=limit)
+    d = view.dataset
+    s.console.print(f"[bold]{esc(d.name)}[/bold]: {d.example_count} examples. {esc(d.description)}")
+    table = Table("prompt", "answer", "rejected", "source")
+    for e in view.examples:
+        table.add_row(
+            _short(e.prompt, 40), _short(e.answer, 40), _short(e.rejected or "", 30), e.source.value
+        )
+    if view.examples:
+        s.console.print(table)
+
+
+async def dataset_add(
+    s: Session, name: str, prompt: str, answer: str, rejected: str | None, label: str | None
+) -> None:
+    await s.container.datasets.add_example(
+        name, s.actor, prompt=prompt, answer=answer, rejected=rejected, label=label
+    )
+    s.console.print(f"Added one example to [bold]{esc(name)}[/bold].")
+
+
+async def dataset_import(s: Session, name: str, path: Path) -> None:
+    limit = s.container.settings.datasets.max_file_bytes
+    size = (await asyncio.to_thread(path.stat)).st_size
+    if size > limit:
+        raise InvalidInput(f"{path.name} is {size:,} bytes; the limit is {limit:,} bytes.")
+    data = await asyncio.to_thread(path.read_bytes)
+    report = await s.container.datasets.import_file(name, s.actor, filename=path.name, data=data)
+    s.console.print(
+        f"Imported {report.added} examples into [bold]{esc(report.dataset.name)}[/bold] "
+        f"(now {report.dataset.example_count})."
+    )
+
+
+async def dataset_select(s: Session, name: str) -> None:
+    d = await s.container.datasets.select(name, s.actor)
+    s.console.print(f"Selected [bold]{esc(d.name)}[/bold] for training.")
+
+
+async def dataset_export(s: Session, name: str, fmt: str) -> None:
+    try:
+        export_format = ExportFormat(fmt.lower())
+    except ValueError:
+        raise InvalidInput(f"Unknown format {fmt!r}: use sft or dpo.") from None
+    artifact = await s.container.datasets.export(name, s.actor, fmt=export_format)
+    s.console.print(
+        f"Wrote [bold]{esc(artifact.name)}[/bold] ({artifact.size:,} bytes) to the artifact store."
+    )
+
+
+async def dataset_archive(s: Session, name: str) -> None:
+    artifact = await s.container.datasets.archive(name, s.actor)
+    s.console.print(
+        f"Wrote [bold]{esc(artifact.name)}[/bold] ({artifact.size:,} bytes) to the artifact store."
+    )
+
+
+# --------------------------------------------------------------------------- training
+
+
+def _parse_options(pairs: list[str]) -> dict[str, str]:
+    options: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInput(f"Options are key=value; got {pair!r}.")
+        options[key.strip()] = value.strip()
+    return options
+
+
+def _job_line(job: TrainingJob) -> str:
+    line = (
+        f"{job.id[:8]}  {job.status.value:<9}  {job.dataset} "
+        f"({job.example_count} examples, {job.backend})"
+    )
+    if job.status is JobStatus.RUNNING:
+        line += f"  {job.progress:.0%} {job.message}"
+    if job.model_version:
+        line += f"  → {job.model_version}"
+    if job.error:
+        line += f"  error: {job.error}"
+    return line
+
+
+async def train_start(
+    s: Session, dataset: str | None, backend: str | None, options: list[str]
+) -> None:
+    training = s.container.training
+    job = await training.start(
+        s.actor, dataset=dataset, backend=backend, options=_parse_options(options)
+    )
+    s.console.print(
+        f"Started job [bold]{job.id[:8]}[/bold] on {esc(job.dataset)} "
+        f"({job.example_count} examples)."
+    )
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=s.console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task("queued", total=1.0)
+
+        async def update(changed: TrainingJob) -> None:
+            if changed.id == job.id:
+                progress.update(
+                    task,
+                    completed=changed.progress,
+                    description=changed.message or changed.status.value,
+                )
+
+        unsubscribe = training.watch(update)
+        try:
+            final = await training.wait(job.id)
+        finally:
+            unsubscribe()
+        progress.update(task, completed=final.progress)
+    _print_job_result(s, final)
+
+
+def _print_job_result(s: Session, job: TrainingJob) -> None:
+    if job.status is JobStatus.SUCCEEDED:
+        s.console.print(
+            f"[green]Job {job.id[:8]} succeeded[/green]: "
+            f"model version [bold]{esc(job.model_version or '')}[/bold]."
+        )
+    elif job.status is JobStatus.FAILED:
+        s.console.print(f"Job {job.id[:8]} failed: {job.error}", style="red", markup=False)
+    else:
+        s.console.print(f"Job {job.id[:8]} is {job.status.value}.")
+
+
+async def train_status(s: Session, job_id: str) -> None:
+    job = await s.container.training.get(job_id)
+    s.console.print(_job_line(job), markup=False)
+
+
+async def train_cancel(s: Session, job_id: str) -> None:
+    job = await s.container.training.cancel(job_id, s.actor)
+    s.console.print(f"Job {job.id[:8]} is {job.status.value}.")
+
+
+async def train_list(s: Session, limit: int) -> None:
+    jobs = await s.container.training.all(limit=limit)
+    if not jobs:
+        s.console.print("No training jobs yet. Start one with `train start`.")
+    for job in jobs:
+        s.console.print(_job_line(job), markup=False)
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def print_run(s: Session, run: EvalRun) -> None:
+    sc = run.scores
+    s.console.print(
+        f"Run [bold]{run.id[:8]}[/bold] on {esc(run.model_version)}: {sc.passed}/{sc.cases} passed "
+        f"({sc.pass_rate:.0%}), exact {sc.exact:.0%}, contains {sc.contains:.0%}"
+        + (f", label accuracy {sc.label_accuracy:.0%}" if sc.label_accuracy is not None else "")
+        + (f", {sc.errors} errors" if sc.errors else "")
+    )
+
+
+async def eval_run(s: Session, path: Path, version: str | None, name: str) -> None:
+    data = await asyncio.to_thread(path.read_bytes)
+    cases = parse_test_cases(path.name, data)
+    with Progress(
+        TextColumn("evaluating"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        console=s.console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("eval", total=1.0)
+
+        async def report(fraction: float, message: str) -> None:
+            progress.update(task, completed=fraction)
+
+        run = await s.container.evaluation.run(
+            cases, s.actor, version=version, name=name, report=report
+        )
+    print_run(s, run)
+    artifacts = await s.container.evaluation.write_report(run)
+    s.console.print("Report: " + ", ".join(a.name for a in artifacts))
+
+
+def print_comparison(s: Session, cmp: EvalComparison) -> None:
+    s.console.print(
+        f"{cmp.before.model_version} → {cmp.after.model_version}: pass rate "
+        f"{cmp.before.scores.pass_rate:.0%} → {cmp.after.scores.pass_rate:.0%} "
+        f"({cmp.pass_rate_delta:+.0%})"
+    )
+    table = Table("case", "change", "before", "after")
+    for c in cmp.cases:
+        table.add_row(
+            _short(c.input, 40),
+            c.change.value,
+            _short(c.before.answer, 30),
+            _short(c.after.answer, 30),
+        )
+    s.console.print(table)
+    if cmp.unmatched:
+        s.console.print(f"{cmp.unmatched} cases appear in only one of the runs.")
+
+
+async def eval_compare(s: Session, before: str, after: str) -> None:
+    cmp = await s.container.evaluation.compare(before, after)
+    print_comparison(s, cmp)
+    artifacts = await s.container.evaluation.write_report(cmp)
+    s.console.print("Report: " + ", ".join(a.name for a in artifacts))
+
+
+async def eval_list(s: Session, limit: int) -> None:
+    runs = await s.container.evaluation.all(limit=limit)
+    if not runs:
+        s.console.print("No evaluation runs yet.")
+    for run in runs:
+        print_run(s, run)
+
+
+# --------------------------------------------------------------------------- models
+
+
+async def models_list(s: Session) -> None:
+    active = await s.container.models.active()
+    table = Table("version", "llm model", "memory", "job", "created")
+    for v in await s.container.models.all():
+        mark = "* " if v.name == active.name else "  "
+        table.add_row(
+            mark + esc(v.name),
+            esc(v.llm_model),
+            v.memory or "",
+            (v.job_id or "")[:8],
+            f"{v.created_at:%Y-%m-%d %H:%M}",
+        )
+    s.console.print(table)
+
+
+async def models_use(s: Session, name: str) -> None:
+    v = await s.container.models.activate(name, s.actor)
+    s.console.print(f"Now answering with [bold]{esc(v.name)}[/bold].")
+
+
+async def models_rollback(s: Session) -> None:
+    v = await s.container.models.rollback(s.actor)
+    s.console.print(f"Rolled back; now answering with [bold]{esc(v.name)}[/bold].")
