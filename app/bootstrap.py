@@ -110,10 +110,11 @@ def _build_memory(settings: Settings, closers: list[Closer]) -> ExampleMemory:
     return memory
 
 
-def _build_backends(settings: Settings) -> dict[str, TrainingBackend]:
+def _build_backends(settings: Settings, closers: list[Closer]) -> dict[str, TrainingBackend]:
     from adapters.example_memory import LocalTrainingBackend
 
     local = LocalTrainingBackend(root=settings.memories_dir)
+    closers.append(local.aclose)
     return {local.name: local}
 
 
@@ -157,7 +158,7 @@ async def _bootstrap(
     llm = o.llm or _build_llm(settings, closers)
     memory = o.memory or _build_memory(settings, closers)
     artifacts = o.artifacts or _build_artifacts(settings)
-    backends = dict(o.backends) if o.backends is not None else _build_backends(settings)
+    backends = dict(o.backends) if o.backends is not None else _build_backends(settings, closers)
 
     models = ModelService(uow=uow, clock=clock)
     chat = ChatService(
