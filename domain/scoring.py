@@ -1,0 +1,332 @@
+"""Scoring evaluation answers and comparing two runs: pure functions, no I/O.
+
+Answers and expectations are compared after :func:`normalise`: Unicode NFKC,
+case-folded, ``ё`` read as ``е``, punctuation turned into spaces, whitespace
+collapsed. ``contains`` and label matching look for the expectation as a whole
+word or phrase of the answer, so ``4`` is not found in ``42``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import unicodedata
+from collections import defaultdict, deque
+from collections.abc import Sequence
+
+from domain.models import (
+    CaseChange,
+    CaseComparison,
+    CaseResult,
+    EvalComparison,
+    EvalRun,
+    EvalScores,
+    TestCase,
+)
+
+
+def normalise(text: str) -> str:
+    """The form answers are compared in (see the module docstring)."""
+    folded = unicodedata.normalize("NFKC", text).casefold().replace("ё", "е")
+    spaced = "".join(" " if unicodedata.category(ch).startswith("P") else ch for ch in folded)
+    return " ".join(spaced.split())
+
+
+def has_phrase(answer: str, phrase: str) -> bool:
+    """Whether the normalised ``phrase`` is a whole word or phrase of ``answer``."""
+    needle = normalise(phrase)
+    if not needle:
+        return False
+    return f" {needle} " in f" {normalise(answer)} "
+
+
+def score_case(case: TestCase, answer: str) -> CaseResult:
+    """Score one answer against its case."""
+    exact = contains = False
+    if case.expected is not None:
+        expected = normalise(case.expected)
+        exact = bool(expected) and normalise(answer) == expected
+        contains = exact or has_phrase(answer, case.expected)
+    label_correct = None if case.label is None else has_phrase(answer, case.label)
+    return CaseResult(
+        case=case, answer=answer, exact=exact, contains=contains, label_correct=label_correct
+    )
+
+
+def failed_case(case: TestCase, error: str) -> CaseResult:
+    """A case whose answer could not be obtained; it counts as failed."""
+    return CaseResult(
+        case=case,
+        answer="",
+        exact=False,
+        contains=False,
+        label_correct=None if case.label is None else False,
+        error=error,
+    )
+
+
+def summarise(results: Sequence[CaseResult]) -> EvalScores:
+    """Scores of a run.
+
+    ``exact`` and ``contains`` are fractions of the cases that have an expected
+    answer, ``label_accuracy`` of the labelled cases (``None`` when there are
+    none); cases that failed with an error count as wrong everywhere.
+    """
+    with_expected = [r for r in results if r.case.expected is not None]
+    labelled = [r for r in results if r.case.label is not None]
+    return EvalScores(
+        cases=len(results),
+        passed=sum(1 for r in results if r.passed),
+        exact=_fraction(sum(r.exact for r in with_expected), len(with_expected)),
+        contains=_fraction(sum(r.contains for r in with_expected), len(with_expected)),
+        label_accuracy=(
+            _fraction(sum(bool(r.label_correct) for r in labelled), len(labelled))
+            if labelled
+            else None
+        ),
+        errors=sum(1 for r in results if r.error is not None),
+    )
+
+
+def _fraction(part: int, whole: int) -> float:
+    return part / whole if whole else 0.0
+
+
+def case_key(case: TestCase) -> str:
+    """What matches a case across runs: its name, else its input."""
+    return f"name:{case.name}" if case.name else f"input:{case.input}"
+
+
+def _change(before: CaseResult, after: CaseResult) -> CaseChange:
+    if before.passed:
+        return CaseChange.STILL_PASSING if after.passed else CaseChange.BROKEN
+    return CaseChange.FIXED if after.passed else CaseChange.STILL_FAILING
+
+
+def compare_runs(before: EvalRun, after: EvalRun) -> EvalComparison:
+    """Case-by-case changes from ``before`` to ``after``.
+
+    Cases are matched by name (or input when unnamed); repeated keys match in
+    order. ``pass_rate_delta`` is the difference of the two runs' pass rates;
+    ``unmatched`` counts the cases found in only one of the runs.
+    """
+    waiting: defaultdict[str, deque[CaseResult]] = defaultdict(deque)
+    for result in before.results:
+        waiting[case_key(result.case)].append(result)
+    pairs: list[CaseComparison] = []
+    unmatched = 0
+    for result in after.results:
+        queue = waiting.get(case_key(result.case))
+        if not queue:
+            unmatched += 1
+            continue
+        earlier = queue.popleft()
+        pairs.append(
+            CaseComparison(
+                input=result.case.input,
+                before=earlier,
+                after=result,
+                change=_change(earlier, result),
+            )
+        )
+    unmatched += sum(len(queue) for queue in waiting.values())
+    return EvalComparison(
+        before=before,
+        after=after,
+        cases=tuple(pairs),
+        pass_rate_delta=after.scores.pass_rate - before.scores.pass_rate,
+        unmatched=unmatched,
+    )
+
+
+def change_counts(comparison: EvalComparison) -> dict[CaseChange, int]:
+    counts = dict.fromkeys(CaseChange, 0)
+    for pair in comparison.cases:
+        counts[pair.change] += 1
+    return counts
+
+
+# --------------------------------------------------------------------------- reports
+
+REPORT_SCHEMA = 1
+_CELL_LIMIT = 160
+
+
+def cell(text: str | None, *, limit: int = _CELL_LIMIT) -> str:
+    """Text made safe for one markdown table cell: no pipes or newlines, bounded."""
+    if text is None or text == "":
+        return "—"
+    flat = " ".join(text.split())
+    if len(flat) > limit:
+        flat = flat[: limit - 1].rstrip() + "…"
+    return flat.replace("\\", "\\\\").replace("|", "\\|")
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def _mark(value: bool | None) -> str:
+    return "—" if value is None else ("✓" if value else "✗")
+
+
+def _verdict(result: CaseResult) -> str:
+    if result.error is not None:
+        return f"error: {cell(result.error, limit=80)}"
+    return "pass" if result.passed else "fail"
+
+
+def _case_title(case: TestCase) -> str:
+    return (
+        f"**{cell(case.name, limit=40)}** {cell(case.input, limit=100)}"
+        if case.name
+        else cell(case.input, limit=120)
+    )
+
+
+def _expectation(case: TestCase) -> str:
+    parts = []
+    if case.expected is not None:
+        parts.append(cell(case.expected, limit=100))
+    if case.label is not None:
+        parts.append(f"label: {cell(case.label, limit=40)}")
+    return "<br>".join(parts) or "—"
+
+
+def _scores_json(scores: EvalScores) -> dict[str, object]:
+    return {**dataclasses.asdict(scores), "pass_rate": scores.pass_rate}
+
+
+def _result_json(result: CaseResult) -> dict[str, object]:
+    case = result.case
+    return {
+        "name": case.name,
+        "input": case.input,
+        "expected": case.expected,
+        "label": case.label,
+        "answer": result.answer,
+        "exact": result.exact,
+        "contains": result.contains,
+        "label_correct": result.label_correct,
+        "passed": result.passed,
+        "error": result.error,
+    }
+
+
+def _run_header_json(run: EvalRun) -> dict[str, object]:
+    return {
+        "id": run.id,
+        "name": run.name,
+        "model_version": run.model_version,
+        "created_at": run.created_at.isoformat(),
+        "created_by": run.created_by.name,
+        "scores": _scores_json(run.scores),
+    }
+
+
+def run_to_json(run: EvalRun) -> dict[str, object]:
+    """Everything about a run, including what a chart needs (scores per metric)."""
+    return {
+        "kind": "evaluation",
+        "schema": REPORT_SCHEMA,
+        "run": _run_header_json(run),
+        "results": [_result_json(r) for r in run.results],
+    }
+
+
+def comparison_to_json(comparison: EvalComparison) -> dict[str, object]:
+    """Both runs' scores, the per-case changes and their counts."""
+    return {
+        "kind": "comparison",
+        "schema": REPORT_SCHEMA,
+        "before": _run_header_json(comparison.before),
+        "after": _run_header_json(comparison.after),
+        "pass_rate_delta": comparison.pass_rate_delta,
+        "unmatched": comparison.unmatched,
+        "changes": {change.value: n for change, n in change_counts(comparison).items()},
+        "cases": [
+            {
+                "name": pair.after.case.name,
+                "input": pair.input,
+                "change": pair.change.value,
+                "before": _result_json(pair.before),
+                "after": _result_json(pair.after),
+            }
+            for pair in comparison.cases
+        ],
+    }
+
+
+def _run_line(run: EvalRun) -> str:
+    stamp = run.created_at.strftime("%Y-%m-%d %H:%M UTC")
+    return f"model version `{cell(run.model_version)}` · run `{run.id}` · {stamp}"
+
+
+def run_markdown(run: EvalRun) -> str:
+    s = run.scores
+    lines = [
+        f"# Evaluation{': ' + cell(run.name, limit=80) if run.name else ''}",
+        "",
+        _run_line(run) + f" · by {cell(run.created_by.name, limit=40)}",
+        "",
+        "| metric | value |",
+        "|---|---|",
+        f"| cases | {s.cases} |",
+        f"| passed | {s.passed} ({_pct(s.pass_rate)}) |",
+        f"| exact | {_pct(s.exact)} |",
+        f"| contains | {_pct(s.contains)} |",
+        f"| label accuracy | {_pct(s.label_accuracy)} |",
+        f"| errors | {s.errors} |",
+        "",
+        "## Cases",
+        "",
+        "| # | case | expected | answer | exact | contains | label | result |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for i, r in enumerate(run.results, 1):
+        exact, contains = (
+            (_mark(r.exact), _mark(r.contains)) if r.case.expected is not None else ("—", "—")
+        )
+        lines.append(
+            f"| {i} | {_case_title(r.case)} | {_expectation(r.case)} | {cell(r.answer)} "
+            f"| {exact} | {contains} | {_mark(r.label_correct)} | {_verdict(r)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def comparison_markdown(comparison: EvalComparison) -> str:
+    b, a = comparison.before.scores, comparison.after.scores
+    counts = change_counts(comparison)
+    delta = comparison.pass_rate_delta * 100
+    lines = [
+        f"# Comparison: `{cell(comparison.before.model_version)}` → "
+        f"`{cell(comparison.after.model_version)}`",
+        "",
+        f"- before: {_run_line(comparison.before)}",
+        f"- after: {_run_line(comparison.after)}",
+        "",
+        "| metric | before | after |",
+        "|---|---|---|",
+        f"| pass rate | {_pct(b.pass_rate)} | {_pct(a.pass_rate)} |",
+        f"| exact | {_pct(b.exact)} | {_pct(a.exact)} |",
+        f"| contains | {_pct(b.contains)} | {_pct(a.contains)} |",
+        f"| label accuracy | {_pct(b.label_accuracy)} | {_pct(a.label_accuracy)} |",
+        f"| errors | {b.errors} | {a.errors} |",
+        "",
+        f"Pass rate change: **{delta:+.1f} points**. "
+        f"Fixed {counts[CaseChange.FIXED]}, broken {counts[CaseChange.BROKEN]}, "
+        f"still passing {counts[CaseChange.STILL_PASSING]}, "
+        f"still failing {counts[CaseChange.STILL_FAILING]}, "
+        f"unmatched {comparison.unmatched}.",
+        "",
+        "## Cases",
+        "",
+        "| # | case | change | before | after |",
+        "|---|---|---|---|---|",
+    ]
+    for i, pair in enumerate(comparison.cases, 1):
+        lines.append(
+            f"| {i} | {_case_title(pair.after.case)} | {pair.change.value.replace('_', ' ')} "
+            f"| {_verdict(pair.before)}: {cell(pair.before.answer, limit=100)} "
+            f"| {_verdict(pair.after)}: {cell(pair.after.answer, limit=100)} |"
+        )
+    return "\n".join(lines) + "\n"

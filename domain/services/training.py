@@ -1,0 +1,350 @@
+"""Training jobs: start on a frozen snapshot, run in the background, survive restarts.
+
+A job is stored ``queued`` with the examples it trains on, then run by an asyncio
+task this service owns: ``running`` → ``succeeded`` (a new model version,
+activated unless ``activate=false``) | ``failed`` | ``cancelled``. At most
+``max_concurrent_jobs`` jobs run per backend; the others wait, first come first
+served. Every persisted change is passed to the listeners given to :meth:`watch`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+
+import structlog
+
+from domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from domain.models import Actor, JobStatus, TrainingJob, new_id, utcnow
+from domain.ports import TrainingBackend, UnitOfWorkFactory
+from domain.services.models import ModelService
+from domain.services.training_run import UNEXPECTED_FAILURE, JobRun, ended
+from domain.training_options import TrainingOption, backend_options, validate_options
+
+log = structlog.get_logger()
+
+JobListener = Callable[[TrainingJob], Awaitable[None]]
+
+SELECTED_DATASET = "selected_dataset"
+NOT_RESUMABLE = (
+    "The bot restarted while this job was running and its backend cannot resume it; start it again."
+)
+BACKEND_GONE = (
+    "The bot restarted and this job's training backend is not available any more; start it again."
+)
+__all__ = [
+    "BACKEND_GONE",
+    "NOT_RESUMABLE",
+    "SELECTED_DATASET",
+    "UNEXPECTED_FAILURE",
+    "JobListener",
+    "TrainingService",
+]
+
+
+class TrainingService:
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        backends: Mapping[str, TrainingBackend],
+        models: ModelService,
+        default_backend: str = "local",
+        max_concurrent_jobs: int = 1,
+        progress_interval: float = 0.5,
+        clock: Callable[[], datetime] = utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if max_concurrent_jobs < 1:
+            raise ValueError("max_concurrent_jobs must be at least 1")
+        self._uow = uow
+        self._backends = dict(backends)
+        self._models = models
+        self._default_backend = default_backend
+        self._limit = max_concurrent_jobs
+        self._interval = progress_interval
+        self._clock = clock
+        self._monotonic = monotonic
+        self._listeners: list[JobListener] = []
+        self._waiting: dict[str, deque[str]] = {}  # backend -> queued job ids, FIFO
+        self._running: dict[str, set[str]] = {}  # backend -> job ids with a task
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._done: dict[str, asyncio.Event] = {}
+        self._runs: dict[str, JobRun] = {}  # jobs running in this process
+        self._cancelling: dict[str, Actor] = {}  # job id -> who cancels it
+        self._started: set[str] = set()  # job ids whose task has begun
+        self._closed = False
+
+    @property
+    def backends(self) -> list[str]:
+        return sorted(self._backends)
+
+    def options(self, backend: str) -> tuple[TrainingOption, ...]:
+        """What ``start(options=...)`` accepts for ``backend``."""
+        return backend_options(self._backend(backend))
+
+    # ----------------------------------------------------------------- queries
+
+    async def get(self, job_id: str) -> TrainingJob:
+        async with self._uow() as uow:
+            job = await uow.jobs.get(job_id)
+        if job is None:
+            raise NotFound(f"There is no training job {job_id[:40]!r}.")
+        return job
+
+    async def all(self, limit: int = 20) -> list[TrainingJob]:
+        async with self._uow() as uow:
+            return await uow.jobs.all(limit=limit)
+
+    async def wait(self, job_id: str) -> TrainingJob:
+        """The job once it has finished (or as stored, if this process does not run it)."""
+        done = self._done.get(job_id)
+        if done is not None:
+            await done.wait()
+        return await self.get(job_id)
+
+    def watch(self, listener: JobListener) -> Callable[[], None]:
+        """Await ``listener(job)`` on every persisted change; returns the unsubscribe."""
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    # ----------------------------------------------------------------- commands
+
+    async def start(
+        self,
+        actor: Actor,
+        *,
+        dataset: str | None = None,
+        backend: str | None = None,
+        options: Mapping[str, str] | None = None,
+    ) -> TrainingJob:
+        """Queue a job on a frozen snapshot of ``dataset`` (default: the selected one)."""
+        _require_trainer(actor)
+        if self._closed:
+            raise Conflict("The bot is shutting down; start the job again once it is back.")
+        backend_name = (backend or self._default_backend).strip().casefold()
+        clean = validate_options(options, self.options(backend_name), backend=backend_name)
+        base = await self._models.active()
+        async with self._uow() as uow:
+            name = dataset.strip().casefold() if dataset else await uow.state.get(SELECTED_DATASET)
+            if not name:
+                raise InvalidInput(
+                    "No dataset is selected: select one first, or name the dataset to train on."
+                )
+            found = await uow.datasets.get(name)
+            if found is None:
+                raise NotFound(f"There is no dataset named {name[:64]!r}.")
+            snapshot = await uow.datasets.examples(name)
+            if not snapshot:
+                raise InvalidInput(
+                    f"The dataset {name!r} has no examples yet; add or import some first."
+                )
+            job = TrainingJob(
+                id=new_id(),
+                dataset=name,
+                backend=backend_name,
+                status=JobStatus.QUEUED,
+                created_by=actor,
+                created_at=self._clock(),
+                example_count=len(snapshot),
+                options=clean,
+                message="waiting for its turn",
+                base_model_version=base.name,
+            )
+            await uow.jobs.add(job, snapshot)
+            await uow.commit()
+        log.info("training_job_queued", job_id=job.id, backend=backend_name, examples=len(snapshot))
+        await self._notify(job)
+        self._enqueue(job)
+        return job
+
+    async def cancel(self, job_id: str, actor: Actor) -> TrainingJob:
+        """Cancel a queued or running job; ``Conflict`` when it has already finished."""
+        _require_trainer(actor)
+        job = await self.get(job_id)
+        if job.status.finished:
+            raise Conflict(f"The training job has already finished ({job.status.value}).")
+        task = self._tasks.get(job_id)
+        if task is not None:
+            run = self._runs.get(job_id)
+            if run is None or not run.finishing:
+                self._cancelling[job_id] = actor
+                if job_id in self._started:  # else it sees the request when it starts
+                    task.cancel()
+            await asyncio.wait({task})
+            job = await self.get(job_id)
+            if job.status is not JobStatus.CANCELLED:  # it was already finishing
+                raise Conflict(f"The training job has already finished ({job.status.value}).")
+            return job
+        waiting = self._waiting.get(job.backend)
+        if waiting is not None and job_id in waiting:
+            waiting.remove(job_id)
+        cancelled = await self._finish(
+            job, JobStatus.CANCELLED, message=f"cancelled by {actor.name}", cancelled=True
+        )
+        self._release(job_id)
+        return cancelled
+
+    async def recover(self) -> list[TrainingJob]:
+        """At start-up: resume or restart unfinished jobs, fail those that cannot go on."""
+        async with self._uow() as uow:
+            unfinished = await uow.jobs.unfinished()
+        touched: list[TrainingJob] = []
+        for job in unfinished:
+            if job.id in self._done:
+                continue  # already handled by this process
+            backend = self._backends.get(job.backend)
+            if job.status is JobStatus.QUEUED and backend is not None:
+                self._enqueue(job)
+                touched.append(job)
+            elif job.status is JobStatus.RUNNING and backend and backend.supports_resume:
+                self._done[job.id] = asyncio.Event()
+                self._launch(job.backend, job.id, resume=True)
+                touched.append(job)
+            else:
+                queued = job.status is JobStatus.QUEUED
+                reason = BACKEND_GONE if queued else NOT_RESUMABLE
+                touched.append(await self._finish(job, JobStatus.FAILED, error=reason))
+            log.info("training_job_recovered", job_id=job.id, status=touched[-1].status.value)
+        return touched
+
+    async def aclose(self) -> None:
+        """Stop the tasks; the jobs stay as stored and are recovered at the next start."""
+        self._closed = True
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for done in self._done.values():
+            done.set()  # nobody waits for a job this process no longer runs
+        self._done.clear()
+
+    # ----------------------------------------------------------------- scheduling
+
+    def _backend(self, name: str) -> TrainingBackend:
+        backend = self._backends.get(name)
+        if backend is None:
+            known = ", ".join(self.backends) or "none"
+            raise InvalidInput(
+                f"There is no training backend named {name[:40]!r}; available: {known}."
+            )
+        return backend
+
+    def _enqueue(self, job: TrainingJob) -> None:
+        self._done.setdefault(job.id, asyncio.Event())
+        self._waiting.setdefault(job.backend, deque()).append(job.id)
+        self._pump(job.backend)
+
+    def _pump(self, backend: str) -> None:
+        waiting = self._waiting.get(backend)
+        while waiting and len(self._running.get(backend, ())) < self._limit and not self._closed:
+            self._launch(backend, waiting.popleft(), resume=False)
+
+    def _launch(self, backend: str, job_id: str, *, resume: bool) -> None:
+        task = asyncio.create_task(self._run(job_id, resume=resume), name=f"training-{job_id}")
+        self._running.setdefault(backend, set()).add(job_id)
+        self._tasks[job_id] = task
+
+    def _release(self, job_id: str) -> None:
+        self._cancelling.pop(job_id, None)
+        self._started.discard(job_id)
+        self._runs.pop(job_id, None)
+        done = self._done.pop(job_id, None)
+        if done is not None:
+            done.set()
+
+    # ----------------------------------------------------------------- running
+
+    async def _run(self, job_id: str, *, resume: bool) -> None:
+        self._started.add(job_id)
+        with structlog.contextvars.bound_contextvars(job_id=job_id):
+            job: TrainingJob | None = None
+            try:
+                job = await self.get(job_id)
+                if job.status.finished:  # e.g. cancelled while it waited
+                    return
+                by = self._cancelling.get(job_id)
+                if by is not None:  # cancelled before its task began
+                    message = f"cancelled by {by.name}"
+                    await self._finish(job, JobStatus.CANCELLED, message=message, cancelled=True)
+                    return
+                backend = self._backends.get(job.backend)
+                if backend is None:
+                    await self._finish(job, JobStatus.FAILED, error=BACKEND_GONE)
+                    return
+                run = JobRun(
+                    job,
+                    backend=backend,
+                    models=self._models,
+                    uow=self._uow,
+                    save=self._save,
+                    clock=self._clock,
+                    monotonic=self._monotonic,
+                    progress_interval=self._interval,
+                )
+                self._runs[job_id] = run
+                await run.execute(resume=resume)
+            except asyncio.CancelledError:
+                by = self._cancelling.get(job_id)
+                if by is None:
+                    log.info("training_job_interrupted")
+                    raise  # shutting down: stays as stored, recovered at the next start
+                current = asyncio.current_task()
+                if current is not None:
+                    current.uncancel()
+                active = self._runs.get(job_id)
+                latest = active.job if active is not None else (job or await self.get(job_id))
+                if not latest.status.finished:  # a cancel racing the end changes nothing
+                    message = f"cancelled by {by.name}"
+                    await self._finish(latest, JobStatus.CANCELLED, message=message, cancelled=True)
+                    log.info("training_job_cancelled")
+            finally:
+                self._tasks.pop(job_id, None)
+                self._release(job_id)
+                for backend_name, running in self._running.items():
+                    if job_id in running:
+                        running.discard(job_id)
+                        self._pump(backend_name)
+                        break
+
+    async def _finish(
+        self,
+        job: TrainingJob,
+        status: JobStatus,
+        *,
+        message: str | None = None,
+        error: str | None = None,
+        cancelled: bool = False,
+    ) -> TrainingJob:
+        final = ended(
+            job, status, at=self._clock(), message=message, error=error, cancelled=cancelled
+        )
+        await self._save(final)
+        return final
+
+    async def _save(self, job: TrainingJob) -> None:
+        """Persist a change and tell the listeners."""
+        async with self._uow() as uow:
+            await uow.jobs.update(job)
+            await uow.commit()
+        await self._notify(job)
+
+    async def _notify(self, job: TrainingJob) -> None:
+        for listener in list(self._listeners):
+            try:
+                await listener(job)
+            except Exception:
+                log.exception("training_listener_failed", job_id=job.id)
+
+
+def _require_trainer(actor: Actor) -> None:
+    if not actor.is_trainer:
+        raise PermissionDenied("Only trainers can start or cancel training jobs.")

@@ -1,0 +1,173 @@
+"""Test sets for evaluation: parsing JSON and JSONL into :class:`TestCase` values.
+
+Pure functions, no I/O. Accepted shapes, one object per case:
+
+- ``{"input": ..., "expected": ...}``
+- ``{"prompt": ..., "answer": ...}`` or ``{"question": ..., "answer": ...}``
+- ``{"text": ..., "label": ..., "name": ...}`` (the prototype's labelled format)
+
+each optionally with ``"name"`` (which matches cases across runs) and ``"label"``.
+A file is a JSON list, a JSON object ``{"cases": [...]}``, or JSON Lines.
+Every error is an :class:`InvalidInput` saying exactly where: ``file:line:column``
+for JSON syntax, ``file:line`` for a JSON Lines row, ``file: case N`` for an entry
+of a JSON list.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from domain.errors import InvalidInput, LimitExceeded
+from domain.models import TestCase
+
+_INPUT_KEYS = ("input", "prompt", "question", "text")
+_EXPECTED_KEYS = ("expected", "answer")
+_JSONL_SUFFIXES = (".jsonl", ".ndjson")
+
+
+@dataclass(frozen=True, slots=True)
+class TestSetLimits:
+    __test__ = False  # not a pytest class
+
+    max_cases: int = 500
+    max_chars: int = 20_000  # per field
+    max_bytes: int = 5 * 1024 * 1024
+
+
+def parse_test_cases(
+    filename: str, data: bytes, *, limits: TestSetLimits | None = None
+) -> list[TestCase]:
+    """Parse a test set; raise :class:`InvalidInput` naming the exact place of a problem."""
+    limits = limits or TestSetLimits()
+    shown = _shown_name(filename)
+    if len(data) > limits.max_bytes:
+        raise LimitExceeded(
+            f"{shown} is too large ({len(data):,} bytes; the limit is {limits.max_bytes:,}).",
+        )
+    text = _decode(shown, data)
+    if not text.strip():
+        raise InvalidInput(f"{shown} is empty: it holds no test cases.")
+    if filename.lower().endswith(_JSONL_SUFFIXES):
+        cases = _parse_jsonl(shown, text, limits)
+    else:
+        cases = _parse_json_or_jsonl(shown, text, limits)
+    if not cases:
+        raise InvalidInput(f"{shown} holds no test cases.")
+    return cases
+
+
+def _shown_name(filename: str) -> str:
+    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(ch for ch in base if ch.isprintable())
+    return base[:80] or "the file"
+
+
+def _decode(shown: str, data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InvalidInput(f"{shown}:{line}: the file is not UTF-8 text.") from None
+
+
+def _parse_json_or_jsonl(shown: str, text: str, limits: TestSetLimits) -> list[TestCase]:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data" and text.lstrip().startswith("{"):
+            return _parse_jsonl(shown, text, limits)  # several objects: JSON Lines
+        raise InvalidInput(
+            f"{shown}:{exc.lineno}:{exc.colno}: invalid JSON ({exc.msg}).",
+        ) from None
+    if isinstance(document, dict) and "cases" in document:
+        document = document["cases"]
+        if not isinstance(document, list):
+            raise InvalidInput(f'{shown}: "cases" must be a list of test cases.')
+    if isinstance(document, dict):
+        return [_case(document, f"{shown}:1", limits)]  # a single case (one JSON line)
+    if not isinstance(document, list):
+        raise InvalidInput(
+            f'{shown}: expected a list of test cases or {{"cases": [...]}}, '
+            f"found {_json_type(document)}.",
+        )
+    _check_count(shown, len(document), limits)
+    return [_case(item, f"{shown}: case {i}", limits) for i, item in enumerate(document, 1)]
+
+
+def _parse_jsonl(shown: str, text: str, limits: TestSetLimits) -> list[TestCase]:
+    cases: list[TestCase] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"{shown}:{number}"
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(
+                f"{where}: invalid JSON at column {exc.colno} ({exc.msg}).",
+            ) from None
+        cases.append(_case(item, where, limits))
+        _check_count(shown, len(cases), limits)
+    return cases
+
+
+def _check_count(shown: str, count: int, limits: TestSetLimits) -> None:
+    if count > limits.max_cases:
+        raise LimitExceeded(
+            f"{shown} has more than {limits.max_cases:,} test cases; split it into smaller sets.",
+        )
+
+
+def _json_type(value: object) -> str:
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    return "a number"
+
+
+def _case(item: object, where: str, limits: TestSetLimits) -> TestCase:
+    if not isinstance(item, dict):
+        raise InvalidInput(f"{where}: a test case must be an object, found {_json_type(item)}.")
+    input_key = next((k for k in _INPUT_KEYS if k in item), None)
+    if input_key is None:
+        raise InvalidInput(
+            f'{where}: the case has no input; give "input" (or "prompt", "question", "text").',
+        )
+    text = _text(item, input_key, where, limits)
+    if not text or not text.strip():
+        raise InvalidInput(f'{where}: "{input_key}" is empty.')
+    expected_key = next((k for k in _EXPECTED_KEYS if k in item), None)
+    expected = _text(item, expected_key, where, limits) if expected_key else None
+    label = _text(item, "label", where, limits)
+    for key, value in ((expected_key, expected), ("label", label)):
+        if value is not None and not value.strip():
+            raise InvalidInput(f'{where}: "{key}" is empty.')
+    if expected is None and label is None:
+        raise InvalidInput(
+            f'{where}: the case has nothing to check; give "expected" (or "answer") or "label".',
+        )
+    name = _text(item, "name", where, limits)
+    return TestCase(input=text, expected=expected, label=label, name=name or None)
+
+
+def _text(item: Mapping[str, object], key: str, where: str, limits: TestSetLimits) -> str | None:
+    value = item.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise InvalidInput(f'{where}: "{key}" must be text, found {_json_type(value)}.')
+    text = str(value)
+    if len(text) > limits.max_chars:
+        raise LimitExceeded(
+            f'{where}: "{key}" is longer than {limits.max_chars:,} characters.',
+        )
+    return text

@@ -1,0 +1,255 @@
+"""Scoring answers, summarising runs, comparing them and rendering reports (pure)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from domain.models import Actor, CaseChange, CaseResult, EvalRun, TestCase
+from domain.scoring import (
+    cell,
+    compare_runs,
+    comparison_markdown,
+    comparison_to_json,
+    failed_case,
+    normalise,
+    run_markdown,
+    run_to_json,
+    score_case,
+    summarise,
+)
+
+AT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+TRAINER = Actor(id="t", name="Trainer", is_trainer=True)
+
+
+def make_run(run_id: str, version: str, results: list[CaseResult]) -> EvalRun:
+    return EvalRun(
+        id=run_id,
+        model_version=version,
+        created_at=AT,
+        results=tuple(results),
+        scores=summarise(results),
+        created_by=TRAINER,
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("  Hello,   WORLD!! ", "hello world"),
+        ("Ёлка зелёная", "елка зеленая"),
+        ("ＦＵＬＬ width", "full width"),  # NFKC
+        ("Straße", "strasse"),  # case-fold, not lower()
+        ("«Москва» — столица.", "москва столица"),
+        ("line\nbreak\ttab", "line break tab"),
+        ("/train start", "train start"),
+        ("...", ""),
+    ],
+)
+def test_normalise_folds_case_unicode_punctuation_and_spaces(raw: str, expected: str) -> None:
+    assert normalise(raw) == expected
+
+
+def test_exact_match_ignores_case_punctuation_and_spacing() -> None:
+    result = score_case(TestCase(input="q", expected="Paris"), "  paris. ")
+    assert (result.exact, result.contains, result.label_correct, result.passed) == (
+        True,
+        True,
+        None,
+        True,
+    )
+
+
+def test_contains_needs_the_expected_answer_as_whole_words() -> None:
+    case = TestCase(input="2+2?", expected="4")
+    assert score_case(case, "It is 4.").contains
+    assert not score_case(case, "It is 4.").exact
+    assert not score_case(case, "It is 42.").contains
+    assert not score_case(case, "It is 42.").passed
+
+
+def test_russian_answers_match_with_yo_and_case_differences() -> None:
+    case = TestCase(input="Столица России?", expected="Москва")
+    assert score_case(case, "Столица России — МОСКВА!").contains
+    assert score_case(TestCase(input="q", expected="Ёж"), "еж").exact
+    assert not score_case(case, "Это Москвабад").contains
+
+
+@pytest.mark.parametrize(
+    ("answer", "correct"),
+    [
+        ("Positive", True),
+        ("The sentiment is positive.", True),
+        ("positively so", False),
+        ("negative", False),
+        ("", False),
+    ],
+)
+def test_a_label_must_be_the_answer_or_a_whole_word_of_it(answer: str, correct: bool) -> None:
+    result = score_case(TestCase(input="great bot", label="positive"), answer)
+    assert result.label_correct is correct
+    assert result.passed is correct
+    assert (result.exact, result.contains) == (False, False)  # no expected answer
+
+
+def test_a_multi_word_label_matches_as_a_phrase() -> None:
+    case = TestCase(input="where?", label="New York")
+    assert score_case(case, "I live in new york, really.").label_correct
+    assert not score_case(case, "New town, York county").label_correct
+
+
+def test_a_labelled_case_passes_on_its_label_even_with_an_expected_answer() -> None:
+    case = TestCase(input="q", expected="the full answer", label="yes")
+    result = score_case(case, "yes")
+    assert result.passed and not result.contains
+
+
+def test_a_failed_case_counts_as_wrong_everywhere() -> None:
+    result = failed_case(TestCase(input="q", label="x"), "The model timed out.")
+    assert result.label_correct is False and not result.passed
+    assert result.error == "The model timed out."
+
+
+def test_summary_counts_fractions_of_the_cases_that_have_each_kind_of_check() -> None:
+    results = [
+        score_case(TestCase(input="a", expected="one"), "one"),  # exact
+        score_case(TestCase(input="b", expected="two"), "it is two"),  # contains
+        score_case(TestCase(input="c", expected="three"), "four"),  # wrong
+        score_case(TestCase(input="d", label="pos"), "pos"),  # label right
+        failed_case(TestCase(input="e", label="neg"), "boom"),  # error
+    ]
+    scores = summarise(results)
+    assert (scores.cases, scores.passed, scores.errors) == (5, 3, 1)
+    assert scores.exact == pytest.approx(1 / 3)
+    assert scores.contains == pytest.approx(2 / 3)
+    assert scores.label_accuracy == pytest.approx(0.5)
+    assert scores.pass_rate == pytest.approx(0.6)
+
+
+def test_summary_has_no_label_accuracy_without_labelled_cases() -> None:
+    scores = summarise([score_case(TestCase(input="a", expected="b"), "b")])
+    assert scores.label_accuracy is None and scores.pass_rate == 1.0
+
+
+def comparison_fixture() -> tuple[EvalRun, EvalRun]:
+    def case(name: str | None, text: str) -> TestCase:
+        return TestCase(input=text, expected="yes", name=name)
+
+    before = make_run(
+        "before-run",
+        "llm",
+        [
+            score_case(case("fixed", "q1"), "no"),
+            score_case(case("broken", "q2"), "yes"),
+            score_case(case("kept", "q3"), "yes"),
+            score_case(case("bad", "q4"), "no"),
+            score_case(case(None, "same input"), "no"),
+            score_case(case("gone", "q5"), "yes"),
+        ],
+    )
+    after = make_run(
+        "after-run",
+        "llm@mem-0001",
+        [
+            score_case(case("fixed", "q1 reworded"), "yes"),  # matched by name
+            score_case(case("broken", "q2"), "no"),
+            score_case(case("kept", "q3"), "yes"),
+            score_case(case("bad", "q4"), "no"),
+            score_case(case(None, "same input"), "yes"),  # matched by input
+            score_case(case("new", "q6"), "yes"),
+        ],
+    )
+    return before, after
+
+
+def test_comparison_classifies_each_matched_case_and_counts_the_unmatched() -> None:
+    before, after = comparison_fixture()
+    comparison = compare_runs(before, after)
+    changes = {pair.input: pair.change for pair in comparison.cases}
+    assert changes == {
+        "q1 reworded": CaseChange.FIXED,
+        "q2": CaseChange.BROKEN,
+        "q3": CaseChange.STILL_PASSING,
+        "q4": CaseChange.STILL_FAILING,
+        "same input": CaseChange.FIXED,
+    }
+    assert comparison.unmatched == 2  # "gone" only before, "new" only after
+    assert comparison.pass_rate_delta == pytest.approx(4 / 6 - 3 / 6)
+
+
+def test_repeated_cases_are_matched_in_order() -> None:
+    case = TestCase(input="same", expected="yes")
+    before = make_run("b", "v1", [score_case(case, "yes"), score_case(case, "no")])
+    after = make_run("a", "v2", [score_case(case, "no"), score_case(case, "yes")])
+    comparison = compare_runs(before, after)
+    assert [p.change for p in comparison.cases] == [CaseChange.BROKEN, CaseChange.FIXED]
+    assert comparison.unmatched == 0
+
+
+def test_cells_escape_pipes_flatten_newlines_and_truncate() -> None:
+    assert cell("a | b\nc") == "a \\| b c"
+    assert cell(None) == "—" and cell("") == "—"
+    long = cell("word " * 100, limit=20)
+    assert len(long) == 20 and long.endswith("…")
+
+
+def test_run_markdown_has_a_summary_and_one_row_per_case() -> None:
+    run = make_run(
+        "run-1",
+        "llm@mem-0001",
+        [
+            score_case(TestCase(input="pipe | here", expected="x", name="p"), "x\nwith | pipe"),
+            score_case(TestCase(input="label case", label="pos"), "neg"),
+            failed_case(TestCase(input="boom", expected="x"), "The model timed out."),
+        ],
+    )
+    text = run_markdown(run)
+    assert "| passed | 1 (33.3%) |" in text
+    assert "| label accuracy | 0.0% |" in text
+    assert "| errors | 1 |" in text
+    assert "| 1 | **p** pipe \\| here | x | x with \\| pipe | ✗ | ✓ | — | pass |" in text
+    assert "| 2 | label case | label: pos | neg | — | — | ✗ | fail |" in text
+    assert "error: The model timed out." in text
+    assert len([line for line in text.splitlines() if line.startswith("| ")]) == 1 + 6 + 1 + 3
+
+
+def test_run_json_holds_every_case_and_the_scores_a_chart_needs() -> None:
+    run = make_run("run-1", "llm", [score_case(TestCase(input="q", expected="a"), "a")])
+    document = json.loads(json.dumps(run_to_json(run)))
+    assert document["kind"] == "evaluation"
+    assert document["run"]["scores"]["pass_rate"] == 1.0
+    assert document["results"] == [
+        {
+            "name": None,
+            "input": "q",
+            "expected": "a",
+            "label": None,
+            "answer": "a",
+            "exact": True,
+            "contains": True,
+            "label_correct": None,
+            "passed": True,
+            "error": None,
+        }
+    ]
+
+
+def test_comparison_reports_show_the_delta_and_every_change() -> None:
+    comparison = compare_runs(*comparison_fixture())
+    text = comparison_markdown(comparison)
+    assert "# Comparison: `llm` → `llm@mem-0001`" in text
+    assert "| pass rate | 50.0% | 66.7% |" in text
+    assert "Pass rate change: **+16.7 points**" in text
+    assert "Fixed 2, broken 1, still passing 1, still failing 1, unmatched 2." in text
+    document = comparison_to_json(comparison)
+    assert document["changes"] == {
+        "fixed": 2,
+        "broken": 1,
+        "still_passing": 1,
+        "still_failing": 1,
+    }
+    assert document["pass_rate_delta"] == pytest.approx(1 / 6)
+    json.dumps(document)  # serialisable as it is
