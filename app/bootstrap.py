@@ -13,10 +13,6 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from domain.services.chat import ChatPolicy, ChatService
-from domain.services.datasets import DatasetLimits, DatasetService
-from domain.services.evaluation import EvaluationService
-from domain.services.feedback import FeedbackService
 
 from app.settings import Settings
 from app.workers import WorkerPool
@@ -29,6 +25,10 @@ from domain.ports import (
     TrainingBackend,
     UnitOfWorkFactory,
 )
+from domain.services.chat import ChatPolicy, ChatService
+from domain.services.datasets import DatasetLimits, DatasetService
+from domain.services.evaluation import EvaluationService
+from domain.services.feedback import FeedbackService
 from domain.services.models import ModelService
 from domain.services.training import TrainingService
 
@@ -180,7 +180,10 @@ async def _bootstrap(
         clock=clock,
     )
     feedback = FeedbackService(
-        uow=uow, corrections_dataset=settings.datasets.corrections_dataset, clock=clock
+        uow=uow,
+        corrections_dataset=settings.datasets.corrections_dataset,
+        max_correction_chars=settings.datasets.max_text_chars,
+        clock=clock,
     )
     datasets = DatasetService(
         uow=uow,

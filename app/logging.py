@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import MutableMapping
 from typing import Any, TextIO
 
 import structlog
@@ -81,6 +80,6 @@ def configure_logging(
         logging.getLogger(name).setLevel(max(logging.getLevelName(level), logging.WARNING))
 
 
-def bind(**values: object) -> MutableMapping[str, Any]:
+def bind(**values: object) -> None:
     """Bind values to every log line of the current task (contextvars)."""
-    return structlog.contextvars.bind_contextvars(**values)
+    structlog.contextvars.bind_contextvars(**values)

@@ -16,7 +16,6 @@ from typing import TextIO
 import click
 import structlog
 import typer
-from domain.services.chat import Question
 from rich.console import Console
 
 from app.bootstrap import Overrides, bootstrap
@@ -25,6 +24,7 @@ from app.session import DeferredRunner, Session, report_error, terminal_actor
 from app.settings import Settings
 from domain.errors import InvalidInput
 from domain.models import Place, Rating
+from domain.services.chat import Question
 
 log = structlog.get_logger()
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from domain.services.datasets import ExportFormat
 from rich.markup import escape as esc
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -16,7 +15,8 @@ from rich.table import Table
 from app.session import Session
 from domain.errors import InvalidInput
 from domain.models import EvalComparison, EvalRun, JobStatus, TrainingJob
-from domain.testcases import parse_test_cases
+from domain.services.datasets import ExportFormat
+from domain.testcases import TestSetLimits, parse_test_cases
 
 
 def _short(text: str, width: int = 60) -> str:
@@ -119,7 +119,7 @@ def _parse_options(pairs: list[str]) -> dict[str, str]:
 
 def _job_line(job: TrainingJob) -> str:
     line = (
-        f"{job.id[:8]}  {job.status.value:<9}  {job.dataset} "
+        f"{job.id}  {job.status.value:<9}  {job.dataset} "
         f"({job.example_count} examples, {job.backend})"
     )
     if job.status is JobStatus.RUNNING:
@@ -139,8 +139,7 @@ async def train_start(
         s.actor, dataset=dataset, backend=backend, options=_parse_options(options)
     )
     s.console.print(
-        f"Started job [bold]{job.id[:8]}[/bold] on {esc(job.dataset)} "
-        f"({job.example_count} examples)."
+        f"Started job [bold]{job.id}[/bold] on {esc(job.dataset)} ({job.example_count} examples)."
     )
     with Progress(
         TextColumn("{task.description}"),
@@ -172,13 +171,13 @@ async def train_start(
 def _print_job_result(s: Session, job: TrainingJob) -> None:
     if job.status is JobStatus.SUCCEEDED:
         s.console.print(
-            f"[green]Job {job.id[:8]} succeeded[/green]: "
+            f"[green]Job {job.id} succeeded[/green]: "
             f"model version [bold]{esc(job.model_version or '')}[/bold]."
         )
     elif job.status is JobStatus.FAILED:
-        s.console.print(f"Job {job.id[:8]} failed: {job.error}", style="red", markup=False)
+        s.console.print(f"Job {job.id} failed: {job.error}", style="red", markup=False)
     else:
-        s.console.print(f"Job {job.id[:8]} is {job.status.value}.")
+        s.console.print(f"Job {job.id} is {job.status.value}.")
 
 
 async def train_status(s: Session, job_id: str) -> None:
@@ -188,7 +187,7 @@ async def train_status(s: Session, job_id: str) -> None:
 
 async def train_cancel(s: Session, job_id: str) -> None:
     job = await s.container.training.cancel(job_id, s.actor)
-    s.console.print(f"Job {job.id[:8]} is {job.status.value}.")
+    s.console.print(f"Job {job.id} is {job.status.value}.")
 
 
 async def train_list(s: Session, limit: int) -> None:
@@ -205,7 +204,7 @@ async def train_list(s: Session, limit: int) -> None:
 def print_run(s: Session, run: EvalRun) -> None:
     sc = run.scores
     s.console.print(
-        f"Run [bold]{run.id[:8]}[/bold] on {esc(run.model_version)}: {sc.passed}/{sc.cases} passed "
+        f"Run [bold]{run.id}[/bold] on {esc(run.model_version)}: {sc.passed}/{sc.cases} passed "
         f"({sc.pass_rate:.0%}), exact {sc.exact:.0%}, contains {sc.contains:.0%}"
         + (f", label accuracy {sc.label_accuracy:.0%}" if sc.label_accuracy is not None else "")
         + (f", {sc.errors} errors" if sc.errors else "")
@@ -214,7 +213,8 @@ def print_run(s: Session, run: EvalRun) -> None:
 
 async def eval_run(s: Session, path: Path, version: str | None, name: str) -> None:
     data = await asyncio.to_thread(path.read_bytes)
-    cases = parse_test_cases(path.name, data)
+    limits = TestSetLimits(max_cases=s.container.settings.evaluation.max_cases)
+    cases = parse_test_cases(path.name, data, limits=limits)
     with Progress(
         TextColumn("evaluating"),
         BarColumn(),

@@ -209,6 +209,15 @@ class TrainingJob:
 
 
 @dataclass(frozen=True, slots=True)
+class TrainingOption:
+    """A job option a backend accepts; empty ``choices`` means any short text."""
+
+    name: str
+    description: str = ""
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class TrainingOutcome:
     """What a backend produced: the LLM model id and its memory, if any."""
 

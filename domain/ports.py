@@ -28,6 +28,7 @@ from domain.models import (
     RetrievedExample,
     Speech,
     TrainingJob,
+    TrainingOption,
     TrainingOutcome,
     Transcript,
 )
@@ -134,13 +135,20 @@ class UnitOfWork(Protocol):
     ``async with uow: ...; await uow.commit()``; leaving without commit rolls back.
     """
 
-    predictions: PredictionRepository
-    feedback: FeedbackRepository
-    datasets: DatasetRepository
-    state: StateRepository
-    jobs: JobRepository
-    models: ModelVersionRepository
-    evals: EvalRepository
+    @property
+    def predictions(self) -> PredictionRepository: ...
+    @property
+    def feedback(self) -> FeedbackRepository: ...
+    @property
+    def datasets(self) -> DatasetRepository: ...
+    @property
+    def state(self) -> StateRepository: ...
+    @property
+    def jobs(self) -> JobRepository: ...
+    @property
+    def models(self) -> ModelVersionRepository: ...
+    @property
+    def evals(self) -> EvalRepository: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
@@ -199,8 +207,14 @@ ProgressReporter = Callable[[float, str], Awaitable[None]]
 
 
 class TrainingBackend(Protocol):
-    name: str
-    supports_resume: bool
+    @property
+    def name(self) -> str: ...
+    @property
+    def supports_resume(self) -> bool: ...
+    @property
+    def options(self) -> Sequence[TrainingOption]:
+        """Job options beyond the common ones (``activate``)."""
+        ...
 
     async def train(
         self,

@@ -9,20 +9,12 @@ matched case-insensitively and stored in their canonical spelling.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from domain.errors import InvalidInput
+from domain.models import TrainingOption
+from domain.ports import TrainingBackend
 
 MAX_VALUE_CHARS = 200
-
-
-@dataclass(frozen=True, slots=True)
-class TrainingOption:
-    """A job option a backend accepts; empty ``choices`` means any short text."""
-
-    name: str
-    description: str = ""
-    choices: tuple[str, ...] = ()
 
 
 ACTIVATE = TrainingOption(
@@ -31,11 +23,9 @@ ACTIVATE = TrainingOption(
 COMMON_OPTIONS: tuple[TrainingOption, ...] = (ACTIVATE,)
 
 
-def backend_options(backend: object) -> tuple[TrainingOption, ...]:
-    """The common options plus those ``backend`` declares in its ``options`` attribute."""
-    declared = getattr(backend, "options", ())
-    extra = tuple(o for o in declared if isinstance(o, TrainingOption))
-    return COMMON_OPTIONS + extra
+def backend_options(backend: TrainingBackend) -> tuple[TrainingOption, ...]:
+    """The common options plus those ``backend`` declares in its ``options``."""
+    return COMMON_OPTIONS + tuple(backend.options)
 
 
 def validate_options(

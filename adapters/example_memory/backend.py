@@ -35,7 +35,7 @@ from adapters.example_memory.layout import (
 from adapters.example_memory.steps import Steps
 from adapters.example_memory.tokenizer import Tokenizer
 from domain.errors import DomainError, TrainingFailed
-from domain.models import Example, ModelVersion, TrainingJob, TrainingOutcome
+from domain.models import Example, ModelVersion, TrainingJob, TrainingOption, TrainingOutcome
 from domain.ports import ProgressReporter
 
 logger = structlog.get_logger()
@@ -50,6 +50,7 @@ _MAX_CHUNKS = 20
 class LocalTrainingBackend:
     name = "local"
     supports_resume = True
+    options: tuple[TrainingOption, ...] = ()
 
     def __init__(
         self,

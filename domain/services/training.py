@@ -18,11 +18,11 @@ from datetime import datetime
 import structlog
 
 from domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from domain.models import Actor, JobStatus, TrainingJob, new_id, utcnow
+from domain.models import Actor, JobStatus, TrainingJob, TrainingOption, new_id, utcnow
 from domain.ports import TrainingBackend, UnitOfWorkFactory
 from domain.services.models import ModelService
 from domain.services.training_run import UNEXPECTED_FAILURE, JobRun, ended
-from domain.training_options import TrainingOption, backend_options, validate_options
+from domain.training_options import backend_options, validate_options
 
 log = structlog.get_logger()
 

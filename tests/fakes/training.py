@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from domain.errors import TrainingFailed
-from domain.models import Example, ModelVersion, TrainingJob, TrainingOutcome
+from domain.models import Example, ModelVersion, TrainingJob, TrainingOption, TrainingOutcome
 from domain.ports import ProgressReporter
 from tests.fakes.memory import FakeExampleMemory
 
@@ -29,7 +29,9 @@ class FakeTrainingBackend:
         steps: int = 3,
         supports_resume: bool = True,
         fail_with: str | None = None,
+        options: tuple[TrainingOption, ...] = (),
     ) -> None:
+        self.options = options
         self.name = name
         self.memory = memory
         self.steps = steps

@@ -19,6 +19,7 @@ from domain.models import (
     ModelVersion,
     Role,
     TrainingJob,
+    TrainingOption,
     TrainingOutcome,
 )
 from domain.ports import ProgressReporter
@@ -30,7 +31,6 @@ from domain.services.training import (
     UNEXPECTED_FAILURE,
     TrainingService,
 )
-from domain.training_options import TrainingOption
 from tests.fakes import FakeDatabase, FakeExampleMemory, FakeTrainingBackend
 from tests.unit.conftest import FixedClock
 
@@ -510,7 +510,7 @@ async def test_a_backend_can_declare_its_own_options(
 ) -> None:
     await seed(db)
     backend = FakeTrainingBackend("fake")
-    backend.options = (TrainingOption("method", "what to train", ("sft", "dpo")),)  # type: ignore[attr-defined]
+    backend.options = (TrainingOption("method", "what to train", ("sft", "dpo")),)  
     service = TrainingService(
         uow=db.unit_of_work, backends={"fake": backend}, models=models, default_backend="fake"
     )

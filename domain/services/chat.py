@@ -1,0 +1,291 @@
+"""Conversations: answer a question with history, demonstrations and the active model.
+
+One turn costs one unit of work to read the history and one to store the answer
+as a :class:`~domain.models.Prediction`; the active version is cached by
+:class:`~domain.services.models.ModelService`. Prompt assembly is in
+:mod:`domain.prompting`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from time import perf_counter
+from types import TracebackType
+from typing import Self
+
+import structlog
+
+from domain.errors import InvalidInput, LimitExceeded, NotFound
+from domain.models import (
+    Actor,
+    ChatMessage,
+    GenerationOptions,
+    ModelVersion,
+    Place,
+    Prediction,
+    Usage,
+    new_id,
+    utcnow,
+)
+from domain.ports import ChatModel, ExampleMemory, UnitOfWorkFactory
+from domain.prompting import Demonstrations, build_messages, pick_demonstrations, select_history
+from domain.services.models import ModelService
+
+log = structlog.get_logger()
+
+
+@dataclass(frozen=True, slots=True)
+class ChatPolicy:
+    """How a question becomes a prompt (``app`` fills it from ``ChatSettings``)."""
+
+    system_prompt: str = ""
+    max_history_turns: int = 10
+    max_history_chars: int = 6000  # prompt + answer characters of the kept turns
+    max_question_chars: int = 4000  # longer questions are refused
+    demonstrations: int = 4  # examples retrieved from the version's memory
+    correction_match: float = 0.8  # similarity for a correction to take precedence
+    memory_timeout: float = 2.0  # seconds; a slower memory is skipped for the turn
+    options: GenerationOptions = field(default_factory=GenerationOptions)
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    text: str
+    author: Actor
+    place: Place
+
+
+@dataclass(frozen=True, slots=True)
+class _Turn:
+    prompt: str
+    version: ModelVersion
+    messages: tuple[ChatMessage, ...]
+    demonstrations: Demonstrations
+    history_turns: int
+
+
+class AnswerStream:
+    """An answer arriving piece by piece: ``async for piece in stream``.
+
+    When the model's stream ends, the whole answer is stored and ``prediction`` is
+    set (before the ``async for`` loop ends). A half answer is never stored: if the
+    consumer stops early (``break`` then ``aclose()``, or ``async with stream``) or
+    the model fails mid-way, ``prediction`` stays ``None`` and the conversation's
+    history does not include the turn; the model's failure propagates as its
+    :class:`~domain.errors.DomainError` (``ModelUnavailable`` …). ``text`` holds
+    what has arrived so far.
+    """
+
+    def __init__(self, pieces: Callable[[AnswerStream], AsyncGenerator[str, None]]) -> None:
+        self.prediction: Prediction | None = None
+        self._parts: list[str] = []
+        self._pieces = pieces(self)
+
+    @property
+    def text(self) -> str:
+        return "".join(self._parts)
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> str:
+        piece = await self._pieces.__anext__()
+        self._parts.append(piece)
+        return piece
+
+    async def aclose(self) -> None:
+        """Stop: the model's stream is closed and nothing is stored."""
+        await self._pieces.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+class ChatService:
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        llm: ChatModel,
+        models: ModelService,
+        policy: ChatPolicy,
+        memory: ExampleMemory | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._uow = uow
+        self._llm = llm
+        self._models = models
+        self._policy = policy
+        self._memory = memory
+        self._clock = clock
+
+    @property
+    def policy(self) -> ChatPolicy:
+        return self._policy
+
+    async def answer(self, question: Question) -> Prediction:
+        """Answer in the question's conversation and store the prediction."""
+        prompt = self._check(question.text)
+        started = perf_counter()
+        turn = await self._prepare(prompt, question.place.conversation_id)
+        completion = await self._llm.complete(
+            turn.messages, model=turn.version.llm_model, options=self._policy.options
+        )
+        latency_ms = (perf_counter() - started) * 1000
+        return await self._store(question, turn, completion.text, completion.usage, latency_ms)
+
+    def stream(self, question: Question) -> AnswerStream:
+        """Answer piece by piece; see :class:`AnswerStream` for what is stored when."""
+        prompt = self._check(question.text)
+        return AnswerStream(lambda stream: self._stream_pieces(question, prompt, stream))
+
+    async def answer_once(self, prompt: str, *, version: ModelVersion) -> tuple[str, Usage]:
+        """One answer from ``version`` without history; nothing is stored."""
+        text = self._check(prompt)
+        demonstrations = await self._demonstrations(version, text)
+        messages = build_messages(
+            system_prompt=self._policy.system_prompt,
+            question=text,
+            demonstrations=demonstrations,
+        )
+        completion = await self._llm.complete(
+            messages, model=version.llm_model, options=self._policy.options
+        )
+        return completion.text, completion.usage
+
+    async def attach_message(self, prediction_id: str, message_id: str) -> None:
+        """Remember the message that carried the answer (feedback can point at it)."""
+        async with self._uow() as uow:
+            if await uow.predictions.get(prediction_id) is None:
+                raise NotFound("That answer is not known.", prediction_id=prediction_id)
+            await uow.predictions.attach_message(prediction_id, message_id)
+            await uow.commit()
+
+    async def forget(self, conversation_id: str) -> int:
+        """Start the conversation afresh; returns how many turns stop counting."""
+        async with self._uow() as uow:
+            forgotten = await uow.predictions.forget(conversation_id)
+            await uow.commit()
+        log.info("conversation_forgotten", conversation_id=conversation_id, turns=forgotten)
+        return forgotten
+
+    # ----------------------------------------------------------------- internals
+
+    async def _stream_pieces(
+        self, question: Question, prompt: str, stream: AnswerStream
+    ) -> AsyncGenerator[str, None]:
+        started = perf_counter()
+        turn = await self._prepare(prompt, question.place.conversation_id)
+        chunks = self._llm.stream(
+            turn.messages, model=turn.version.llm_model, options=self._policy.options
+        )
+        usage = Usage()
+        parts: list[str] = []
+        try:
+            async for chunk in chunks:
+                if chunk.usage is not None:
+                    usage = chunk.usage
+                if chunk.text:
+                    parts.append(chunk.text)
+                    yield chunk.text
+        finally:
+            closer: Callable[[], Awaitable[object]] | None = getattr(chunks, "aclose", None)
+            if closer is not None:  # stop the model's stream when the consumer stops
+                await closer()
+        latency_ms = (perf_counter() - started) * 1000
+        stream.prediction = await self._store(question, turn, "".join(parts), usage, latency_ms)
+
+    def _check(self, text: str) -> str:
+        prompt = text.strip()
+        if not prompt:
+            raise InvalidInput("Ask something first: the message is empty.")
+        limit = self._policy.max_question_chars
+        if len(prompt) > limit:
+            raise LimitExceeded(
+                f"That message is too long ({len(prompt)} characters); the limit is {limit}.",
+                length=len(prompt),
+                limit=limit,
+            )
+        return prompt
+
+    async def _prepare(self, prompt: str, conversation_id: str) -> _Turn:
+        version = await self._models.active()
+        policy = self._policy
+        history: list[Prediction] = []
+        if policy.max_history_turns > 0 and policy.max_history_chars > 0:
+            async with self._uow() as uow:
+                recent = await uow.predictions.recent(conversation_id, policy.max_history_turns)
+            history = select_history(
+                recent, max_turns=policy.max_history_turns, max_chars=policy.max_history_chars
+            )
+        demonstrations = await self._demonstrations(version, prompt)
+        messages = build_messages(
+            system_prompt=policy.system_prompt,
+            question=prompt,
+            history=history,
+            demonstrations=demonstrations,
+        )
+        return _Turn(prompt, version, messages, demonstrations, len(history))
+
+    async def _demonstrations(self, version: ModelVersion, question: str) -> Demonstrations:
+        """Examples from the version's memory; a failing memory gives none."""
+        if version.memory is None or self._memory is None or self._policy.demonstrations <= 0:
+            return Demonstrations()
+        try:
+            async with asyncio.timeout(self._policy.memory_timeout):
+                retrieved = await self._memory.search(
+                    version.memory, question, k=self._policy.demonstrations
+                )
+        except Exception as exc:  # a broken memory must not break chat
+            log.warning(
+                "memory_search_failed",
+                version=version.name,
+                memory=version.memory,
+                error_type=type(exc).__name__,
+            )
+            return Demonstrations()
+        return pick_demonstrations(
+            retrieved, question, correction_match=self._policy.correction_match
+        )
+
+    async def _store(
+        self, question: Question, turn: _Turn, answer: str, usage: Usage, latency_ms: float
+    ) -> Prediction:
+        prediction = Prediction(
+            id=new_id(),
+            conversation_id=question.place.conversation_id,
+            prompt=turn.prompt,
+            context=turn.messages,
+            answer=answer,
+            model_version=turn.version.name,
+            latency_ms=latency_ms,
+            usage=usage,
+            author=question.author,
+            place=question.place,
+            created_at=self._clock(),
+        )
+        async with self._uow() as uow:
+            await uow.predictions.add(prediction)
+            await uow.commit()
+        log.debug(
+            "question_answered",
+            prediction_id=prediction.id,
+            conversation_id=prediction.conversation_id,
+            version=prediction.model_version,
+            latency_ms=round(latency_ms, 1),
+            history_turns=turn.history_turns,
+            demonstrations=len(turn.demonstrations.examples),
+            corrected=turn.demonstrations.correction is not None,
+        )
+        return prediction
