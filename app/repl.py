@@ -13,7 +13,6 @@ import shlex
 import sys
 from typing import TextIO
 
-import click
 import structlog
 import typer
 from rich.console import Console
@@ -71,7 +70,7 @@ async def repl(
     console: Console | None = None,
 ) -> int:
     stdin = stdin or sys.stdin
-    console = console or Console(highlight=False)
+    console = console or Console(highlight=False, soft_wrap=True)
     interactive = stdin.isatty()
     container = await bootstrap(settings, overrides)
     actor = terminal_actor()
@@ -122,10 +121,13 @@ async def _read_line(stdin: TextIO, prompt: str | None) -> str | None:
 async def ask(session: Session, text: str) -> None:
     console = session.console
     question = Question(text=text, author=session.actor, place=session.place)
+    started = False
     try:
         stream = session.container.chat.stream(question)
-        console.print("bot> ", end="")
         async for piece in stream:
+            if not started:
+                console.print("bot> ", end="")
+                started = True
             console.print(piece, end="", markup=False, highlight=False)
         console.print()
         prediction = stream.prediction
@@ -136,7 +138,8 @@ async def ask(session: Session, text: str) -> None:
                 f"{prediction.latency_ms:.0f} ms)[/dim]"
             )
     except Exception as error:
-        console.print()
+        if started:
+            console.print()
         report_error(console, error)
 
 
@@ -201,12 +204,12 @@ async def _management(session: Session, args: list[str]) -> None:
     command = typer.main.get_command(app)
     try:
         command.main(args=args, prog_name="", standalone_mode=False, obj=runner)
-    except click.exceptions.Exit:
+    except (typer.Exit, typer.Abort):
         return
-    except click.ClickException as error:
-        session.console.print(error.format_message(), style="red", markup=False)
-        return
-    except click.exceptions.Abort:
+    except typer.TyperException as error:  # usage errors: unknown command, missing argument
+        format_message = getattr(error, "format_message", None)
+        text = format_message() if callable(format_message) else str(error)
+        session.console.print(text, style="red", markup=False)
         return
     if runner.pending is not None:
         await runner.pending(session)

@@ -75,7 +75,7 @@ class OneShotRunner:
     def run(self, work: Work) -> None:
         settings = self._settings_factory()
         configure_logging(level=settings.log.level, fmt=settings.log.format)
-        console = Console(highlight=False)
+        console = Console(highlight=False, soft_wrap=True)
         self.exit_code = asyncio.run(self._main(settings, console, work))
 
     async def _main(self, settings: Settings, console: Console, work: Work) -> int:
