@@ -59,6 +59,12 @@ class RateLimited(ModelUnavailable):
     key = "rate_limited"
 
 
+class StorageUnavailable(DomainError):
+    """The database is busy, locked by another process or cannot be reached."""
+
+    key = "storage_unavailable"
+
+
 class TrainingFailed(DomainError):
     key = "training_failed"
 

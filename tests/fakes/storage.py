@@ -15,6 +15,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self
 
+from domain.errors import AlreadyExists, NotFound
 from domain.models import (
     Correction,
     Dataset,
@@ -92,6 +93,10 @@ class _Predictions:
         return None
 
     async def attach_message(self, prediction_id: str, message_id: str) -> None:
+        for other in self._s.predictions.values():
+            if other.message_id == message_id and other.id != prediction_id:
+                raise AlreadyExists("That message already carries another answer.")
+
         def op(s: _State) -> None:
             p = s.predictions.get(prediction_id)
             if p is not None:
@@ -130,12 +135,16 @@ class _Feedback:
         self._mutate = mutate
 
     async def add(self, feedback: Feedback) -> None:
+        if any(f.id == feedback.id for f in self._s.feedback):
+            raise AlreadyExists("That feedback is already stored.")
         self._mutate(lambda s: s.feedback.append(feedback))
 
     async def for_prediction(self, prediction_id: str) -> list[Feedback]:
         return [f for f in self._s.feedback if f.prediction_id == prediction_id]
 
     async def add_correction(self, correction: Correction) -> None:
+        if any(c.id == correction.id for c in self._s.corrections):
+            raise AlreadyExists("That correction is already stored.")
         self._mutate(lambda s: s.corrections.append(correction))
 
     async def corrections_for(self, prediction_id: str) -> list[Correction]:
@@ -171,7 +180,7 @@ class _Datasets:
     async def add_examples(self, examples: Sequence[Example]) -> None:
         for e in examples:
             if e.dataset not in self._s.datasets:
-                raise KeyError(e.dataset)
+                raise NotFound(f"There is no dataset named {e.dataset!r}.")
         rows = list(examples)
 
         def op(s: _State) -> None:
@@ -225,7 +234,7 @@ class _Jobs:
 
     async def update(self, job: TrainingJob) -> None:
         if job.id not in self._s.jobs:
-            raise KeyError(job.id)
+            raise NotFound(f"There is no training job {job.id!r}.")
 
         def op(s: _State) -> None:
             s.jobs[job.id] = job

@@ -1,0 +1,12 @@
+"""Storage on SQLAlchemy Core + Alembic: SQLite by default, PostgreSQL alike.
+
+Public face: :class:`SqlStorage` (``migrate()``, ``unit_of_work()``, ``aclose()``),
+:class:`SqlUnitOfWork` (``domain.ports.UnitOfWork``), :class:`StorageUnavailable`.
+See ``docs/storage.md``.
+"""
+
+from adapters.storage_sql.errors import StorageUnavailable
+from adapters.storage_sql.storage import SqlStorage
+from adapters.storage_sql.unit_of_work import SqlUnitOfWork
+
+__all__ = ["SqlStorage", "SqlUnitOfWork", "StorageUnavailable"]

@@ -1,0 +1,374 @@
+"""Domain objects to row dictionaries and back: the only place that knows both."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from domain.models import (
+    Actor,
+    CaseResult,
+    ChatMessage,
+    Correction,
+    Dataset,
+    EvalRun,
+    EvalScores,
+    Example,
+    ExampleSource,
+    Feedback,
+    JobStatus,
+    ModelVersion,
+    Place,
+    Prediction,
+    Rating,
+    Role,
+    TestCase,
+    TrainingJob,
+    Usage,
+)
+
+Row = Any  # a SQLAlchemy Row: columns read by attribute
+Params = dict[str, Any]
+
+
+# --------------------------------------------------------------------------- parts
+
+
+def actor_params(role: str, actor: Actor) -> Params:
+    return {
+        f"{role}_id": actor.id,
+        f"{role}_name": actor.name,
+        f"{role}_is_trainer": actor.is_trainer,
+    }
+
+
+def actor_of(row: Row, role: str) -> Actor:
+    m = row._mapping
+    return Actor(id=m[f"{role}_id"], name=m[f"{role}_name"], is_trainer=m[f"{role}_is_trainer"])
+
+
+def messages_json(messages: Sequence[ChatMessage]) -> list[dict[str, str]]:
+    return [{"role": m.role.value, "content": m.content} for m in messages]
+
+
+_ROLES = {role.value: role for role in Role}
+
+
+def messages_of(data: Sequence[Mapping[str, str]]) -> tuple[ChatMessage, ...]:
+    return tuple([ChatMessage(_ROLES[d["role"]], d["content"]) for d in data])
+
+
+# --------------------------------------------------------------------------- predictions
+
+
+def prediction_params(p: Prediction) -> Params:
+    return {
+        "id": p.id,
+        "conversation_id": p.conversation_id,
+        "prompt": p.prompt,
+        "context": messages_json(p.context),
+        "answer": p.answer,
+        "model_version": p.model_version,
+        "latency_ms": p.latency_ms,
+        "prompt_tokens": p.usage.prompt_tokens,
+        "completion_tokens": p.usage.completion_tokens,
+        "author_id": p.author.id,
+        "author_name": p.author.name,
+        "author_is_trainer": p.author.is_trainer,
+        "place_conversation_id": p.place.conversation_id,
+        "guild_id": p.place.guild_id,
+        "channel_id": p.place.channel_id,
+        "thread_id": p.place.thread_id,
+        "created_at": p.created_at,
+        "message_id": p.message_id,
+    }
+
+
+PREDICTION_COLUMNS = (
+    "id",
+    "conversation_id",
+    "prompt",
+    "context",
+    "answer",
+    "model_version",
+    "latency_ms",
+    "prompt_tokens",
+    "completion_tokens",
+    "author_id",
+    "author_name",
+    "author_is_trainer",
+    "place_conversation_id",
+    "guild_id",
+    "channel_id",
+    "thread_id",
+    "created_at",
+    "message_id",
+)
+
+
+def prediction_of(r: Row) -> Prediction:
+    """From a row of ``PREDICTION_COLUMNS`` in that order (the chat's hot path)."""
+    (pid, cid, prompt, context, answer, version, latency, ptok, ctok, *rest) = r
+    (aid, aname, trainer, pcid, guild, channel, thread, created, message) = rest
+    return Prediction(
+        id=pid,
+        conversation_id=cid,
+        prompt=prompt,
+        context=messages_of(context),
+        answer=answer,
+        model_version=version,
+        latency_ms=latency,
+        usage=Usage(ptok, ctok),
+        author=Actor(aid, aname, trainer),
+        place=Place(pcid, guild, channel, thread),
+        created_at=created,
+        message_id=message,
+    )
+
+
+# --------------------------------------------------------------------------- feedback
+
+
+def feedback_params(f: Feedback) -> Params:
+    return {
+        "id": f.id,
+        "prediction_id": f.prediction_id,
+        **actor_params("author", f.author),
+        "created_at": f.created_at,
+        "rating": None if f.rating is None else int(f.rating),
+        "text": f.text,
+    }
+
+
+def feedback_of(r: Row) -> Feedback:
+    return Feedback(
+        id=r.id,
+        author=actor_of(r, "author"),
+        created_at=r.created_at,
+        prediction_id=r.prediction_id,
+        rating=None if r.rating is None else Rating(r.rating),
+        text=r.text,
+    )
+
+
+def correction_params(c: Correction) -> Params:
+    return {
+        "id": c.id,
+        "prediction_id": c.prediction_id,
+        **actor_params("author", c.author),
+        "corrected_answer": c.corrected_answer,
+        "example_id": c.example_id,
+        "dataset": c.dataset,
+        "created_at": c.created_at,
+    }
+
+
+def correction_of(r: Row) -> Correction:
+    return Correction(
+        id=r.id,
+        prediction_id=r.prediction_id,
+        author=actor_of(r, "author"),
+        corrected_answer=r.corrected_answer,
+        example_id=r.example_id,
+        dataset=r.dataset,
+        created_at=r.created_at,
+    )
+
+
+# --------------------------------------------------------------------------- datasets
+
+
+def dataset_params(d: Dataset) -> Params:
+    return {
+        "name": d.name,
+        "description": d.description,
+        "created_at": d.created_at,
+        "example_count": 0,
+    }
+
+
+def dataset_of(r: Row) -> Dataset:
+    return Dataset(
+        name=r.name,
+        created_at=r.created_at,
+        description=r.description,
+        example_count=r.example_count,
+    )
+
+
+def example_params(e: Example) -> Params:
+    return {
+        "id": e.id,
+        "dataset": e.dataset,
+        "messages": messages_json(e.messages),
+        "answer": e.answer,
+        "source": e.source.value,
+        "created_at": e.created_at,
+        "rejected": e.rejected,
+        "label": e.label,
+        "name": e.name,
+    }
+
+
+EXAMPLE_COLUMNS = (
+    "id",
+    "dataset",
+    "messages",
+    "answer",
+    "source",
+    "created_at",
+    "rejected",
+    "label",
+    "name",
+)
+_SOURCES = {source.value: source for source in ExampleSource}
+
+
+def example_of(r: Row) -> Example:
+    """From a row of ``EXAMPLE_COLUMNS`` in that order."""
+    (eid, dataset, messages, answer, source, created, rejected, label, name) = r
+    return Example(
+        id=eid,
+        dataset=dataset,
+        messages=messages_of(messages),
+        answer=answer,
+        source=_SOURCES[source],
+        created_at=created,
+        rejected=rejected,
+        label=label,
+        name=name,
+    )
+
+
+# --------------------------------------------------------------------------- training
+
+
+def job_params(j: TrainingJob) -> Params:
+    return {
+        "id": j.id,
+        "dataset": j.dataset,
+        "backend": j.backend,
+        "status": j.status.value,
+        **actor_params("created_by", j.created_by),
+        "created_at": j.created_at,
+        "example_count": j.example_count,
+        "options": dict(j.options),
+        "progress": j.progress,
+        "message": j.message,
+        "error": j.error,
+        "started_at": j.started_at,
+        "finished_at": j.finished_at,
+        "model_version": j.model_version,
+        "base_model_version": j.base_model_version,
+        "external_id": j.external_id,
+        "cancel_requested": j.cancel_requested,
+    }
+
+
+def job_of(r: Row) -> TrainingJob:
+    return TrainingJob(
+        id=r.id,
+        dataset=r.dataset,
+        backend=r.backend,
+        status=JobStatus(r.status),
+        created_by=actor_of(r, "created_by"),
+        created_at=r.created_at,
+        example_count=r.example_count,
+        options=dict(r.options),
+        progress=r.progress,
+        message=r.message,
+        error=r.error,
+        started_at=r.started_at,
+        finished_at=r.finished_at,
+        model_version=r.model_version,
+        base_model_version=r.base_model_version,
+        external_id=r.external_id,
+        cancel_requested=r.cancel_requested,
+    )
+
+
+def version_params(v: ModelVersion) -> Params:
+    return {
+        "name": v.name,
+        "llm_model": v.llm_model,
+        "created_at": v.created_at,
+        "memory": v.memory,
+        "job_id": v.job_id,
+        "notes": v.notes,
+    }
+
+
+def version_of(r: Row) -> ModelVersion:
+    return ModelVersion(
+        name=r.name,
+        llm_model=r.llm_model,
+        created_at=r.created_at,
+        memory=r.memory,
+        job_id=r.job_id,
+        notes=r.notes,
+    )
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def _case_result_json(c: CaseResult) -> dict[str, Any]:
+    return {
+        "input": c.case.input,
+        "expected": c.case.expected,
+        "label": c.case.label,
+        "name": c.case.name,
+        "answer": c.answer,
+        "exact": c.exact,
+        "contains": c.contains,
+        "label_correct": c.label_correct,
+        "error": c.error,
+    }
+
+
+def _case_result_of(d: Mapping[str, Any]) -> CaseResult:
+    return CaseResult(
+        case=TestCase(input=d["input"], expected=d["expected"], label=d["label"], name=d["name"]),
+        answer=d["answer"],
+        exact=d["exact"],
+        contains=d["contains"],
+        label_correct=d["label_correct"],
+        error=d["error"],
+    )
+
+
+def eval_params(run: EvalRun) -> Params:
+    s = run.scores
+    return {
+        "id": run.id,
+        "model_version": run.model_version,
+        "created_at": run.created_at,
+        "name": run.name,
+        **actor_params("created_by", run.created_by),
+        "cases": s.cases,
+        "passed": s.passed,
+        "exact_rate": s.exact,
+        "contains_rate": s.contains,
+        "label_accuracy": s.label_accuracy,
+        "errors": s.errors,
+        "results": [_case_result_json(c) for c in run.results],
+    }
+
+
+def eval_of(r: Row) -> EvalRun:
+    return EvalRun(
+        id=r.id,
+        model_version=r.model_version,
+        created_at=r.created_at,
+        results=tuple(_case_result_of(d) for d in r.results),
+        scores=EvalScores(
+            cases=r.cases,
+            passed=r.passed,
+            exact=r.exact_rate,
+            contains=r.contains_rate,
+            label_accuracy=r.label_accuracy,
+            errors=r.errors,
+        ),
+        created_by=actor_of(r, "created_by"),
+        name=r.name,
+    )
