@@ -57,6 +57,7 @@ def configure_logging(
 
     structlog.configure(
         processors=[
+            structlog.stdlib.filter_by_level,  # drop disabled levels before any work
             *shared,
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],

@@ -102,6 +102,14 @@ class Prediction:
     message_id: str | None = None  # the message that carried the answer
 
 
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One question and the answer it got: a turn of a conversation's history."""
+
+    prompt: str
+    answer: str
+
+
 class Rating(enum.IntEnum):
     DOWN = -1
     UP = 1

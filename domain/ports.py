@@ -19,8 +19,10 @@ from domain.models import (
     CompletionChunk,
     Correction,
     Dataset,
+    EvalComparison,
     EvalRun,
     Example,
+    Exchange,
     Feedback,
     GenerationOptions,
     ModelVersion,
@@ -45,6 +47,10 @@ class PredictionRepository(Protocol):
     async def attach_message(self, prediction_id: str, message_id: str) -> None: ...
     async def recent(self, conversation_id: str, limit: int) -> list[Prediction]:
         """The newest ``limit`` predictions of a conversation, oldest first."""
+        ...
+
+    async def history(self, conversation_id: str, limit: int) -> list[Exchange]:
+        """Like ``recent`` but only the prompts and answers (cheap: no context)."""
         ...
 
     async def forget(self, conversation_id: str) -> int:
@@ -206,6 +212,24 @@ ProgressReporter = Callable[[float, str], Awaitable[None]]
 """``await report(fraction, message)``; fraction in 0..1."""
 
 
+class JobReporter(Protocol):
+    """What the training service hands a backend as ``report``: a ``ProgressReporter``
+    that can also store the provider's id of the job and say why a job is stopped.
+
+    - ``await report(fraction, message)``: progress (clamped, never backwards).
+    - ``await report.record_external_id(id)``: stored on the job at once
+      (``TrainingJob.external_id``), so that ``resume`` finds it after a restart.
+    - ``report.cancel_requested``: when ``asyncio.CancelledError`` arrives, True if a
+      trainer cancelled the job (stop the provider's job too), False if the process
+      is shutting down (leave it running: the job is resumed at the next start).
+    """
+
+    async def __call__(self, fraction: float, message: str) -> None: ...
+    async def record_external_id(self, external_id: str) -> None: ...
+    @property
+    def cancel_requested(self) -> bool: ...
+
+
 class TrainingBackend(Protocol):
     @property
     def name(self) -> str: ...
@@ -222,7 +246,7 @@ class TrainingBackend(Protocol):
         examples: Sequence[Example],
         *,
         base: ModelVersion,
-        report: ProgressReporter,
+        report: JobReporter,
     ) -> TrainingOutcome:
         """Train on the snapshot. Cancellation arrives as ``asyncio.CancelledError``."""
         ...
@@ -233,7 +257,7 @@ class TrainingBackend(Protocol):
         examples: Sequence[Example],
         *,
         base: ModelVersion,
-        report: ProgressReporter,
+        report: JobReporter,
     ) -> TrainingOutcome:
         """Carry on a job that was running when the process stopped."""
         ...
@@ -249,6 +273,17 @@ class ArtifactStore(Protocol):
     async def read(self, name: str) -> bytes: ...
     async def all(self) -> list[Artifact]: ...
     async def exists(self, name: str) -> bool: ...
+
+
+# --------------------------------------------------------------------------- reports
+
+
+class ChartRenderer(Protocol):
+    """Draws an evaluation run or a comparison of two runs as a PNG image."""
+
+    async def render(self, subject: EvalRun | EvalComparison) -> bytes:
+        """PNG bytes; the drawing happens off the event loop."""
+        ...
 
 
 # --------------------------------------------------------------------------- speech

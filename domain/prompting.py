@@ -19,7 +19,7 @@ from domain.models import (
     ChatMessage,
     Example,
     ExampleSource,
-    Prediction,
+    Exchange,
     RetrievedExample,
     Role,
 )
@@ -40,9 +40,7 @@ class Demonstrations:
     correction: Example | None = None
 
 
-def select_history(
-    turns: Sequence[Prediction], *, max_turns: int, max_chars: int
-) -> list[Prediction]:
+def select_history(turns: Sequence[Exchange], *, max_turns: int, max_chars: int) -> list[Exchange]:
     """The newest turns (oldest first) that fit both budgets.
 
     ``turns`` is oldest first. A turn costs the characters of its prompt and answer;
@@ -51,7 +49,7 @@ def select_history(
     """
     if max_turns <= 0 or max_chars <= 0:
         return []
-    kept: list[Prediction] = []
+    kept: list[Exchange] = []
     used = 0
     for turn in reversed(turns[-max_turns:]):
         used += len(turn.prompt) + len(turn.answer)
@@ -97,7 +95,7 @@ def build_messages(
     *,
     system_prompt: str,
     question: str,
-    history: Sequence[Prediction] = (),
+    history: Sequence[Exchange] = (),
     demonstrations: Demonstrations = Demonstrations(),
 ) -> tuple[ChatMessage, ...]:
     """Every message sent to the model for ``question``, system prompt first."""

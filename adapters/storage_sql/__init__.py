@@ -5,8 +5,8 @@ Public face: :class:`SqlStorage` (``migrate()``, ``unit_of_work()``, ``aclose()`
 See ``docs/storage.md``.
 """
 
-from adapters.storage_sql.errors import StorageUnavailable
 from adapters.storage_sql.storage import SqlStorage
 from adapters.storage_sql.unit_of_work import SqlUnitOfWork
+from domain.errors import StorageUnavailable
 
 __all__ = ["SqlStorage", "SqlUnitOfWork", "StorageUnavailable"]

@@ -8,7 +8,7 @@ from adapters.storage_sql import mapping as m
 from adapters.storage_sql.session import Session
 from adapters.storage_sql.statements import upsert
 from adapters.storage_sql.tables import corrections, feedback, predictions, state
-from domain.models import Correction, Feedback, Prediction
+from domain.models import Correction, Exchange, Feedback, Prediction
 
 _p = predictions.c
 _PREDICTION = select(*[predictions.c[name] for name in m.PREDICTION_COLUMNS])
@@ -16,6 +16,12 @@ _GET = _PREDICTION.where(_p.id == bindparam("id"))
 _BY_MESSAGE = _PREDICTION.where(_p.message_id == bindparam("message_id"))
 _RECENT = (
     _PREDICTION.where(_p.conversation_id == bindparam("cid"), _p.forgotten == false())
+    .order_by(_p.created_at.desc(), _p.seq.desc())
+    .limit(bindparam("limit"))
+)
+_HISTORY = (
+    select(_p.prompt, _p.answer)
+    .where(_p.conversation_id == bindparam("cid"), _p.forgotten == false())
     .order_by(_p.created_at.desc(), _p.seq.desc())
     .limit(bindparam("limit"))
 )
@@ -54,6 +60,12 @@ class SqlPredictions:
         )
         rows.reverse()
         return rows
+
+    async def history(self, conversation_id: str, limit: int) -> list[Exchange]:
+        if limit <= 0:
+            return []
+        rows = (await self._s.read(_HISTORY, {"cid": conversation_id, "limit": limit})).all()
+        return [Exchange(prompt, answer) for prompt, answer in reversed(rows)]
 
     async def forget(self, conversation_id: str) -> int:
         result = await self._s.write(_FORGET, {"cid": conversation_id})

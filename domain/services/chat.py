@@ -22,6 +22,7 @@ from domain.errors import InvalidInput, LimitExceeded, NotFound
 from domain.models import (
     Actor,
     ChatMessage,
+    Exchange,
     GenerationOptions,
     ModelVersion,
     Place,
@@ -222,10 +223,10 @@ class ChatService:
     async def _prepare(self, prompt: str, conversation_id: str) -> _Turn:
         version = await self._models.active()
         policy = self._policy
-        history: list[Prediction] = []
+        history: list[Exchange] = []
         if policy.max_history_turns > 0 and policy.max_history_chars > 0:
             async with self._uow() as uow:
-                recent = await uow.predictions.recent(conversation_id, policy.max_history_turns)
+                recent = await uow.predictions.history(conversation_id, policy.max_history_turns)
             history = select_history(
                 recent, max_turns=policy.max_history_turns, max_chars=policy.max_history_chars
             )

@@ -5,7 +5,8 @@ applies, nothing is stored as a prediction) with at most ``concurrency`` answers
 in flight. A failing case is recorded on its result and the run goes on; when the
 language model is unavailable for every case tried (the first ``give_up_after``
 attempts without any answer), the run fails with that message instead of
-storing a run of errors. Reports are markdown and JSON artifacts.
+storing a run of errors. Reports are markdown and JSON artifacts, plus a PNG
+chart when a :class:`~domain.ports.ChartRenderer` is given.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from domain.models import (
     new_id,
     utcnow,
 )
-from domain.ports import ArtifactStore, UnitOfWorkFactory
+from domain.ports import ArtifactStore, ChartRenderer, UnitOfWorkFactory
 from domain.scoring import (
     compare_runs,
     comparison_markdown,
@@ -80,6 +81,7 @@ class EvaluationService:
         artifacts: ArtifactStore,
         concurrency: int = 4,
         give_up_after: int = 8,
+        charts: ChartRenderer | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         if concurrency < 1 or give_up_after < 1:
@@ -90,6 +92,7 @@ class EvaluationService:
         self._artifacts = artifacts
         self._concurrency = concurrency
         self._give_up_after = give_up_after
+        self._charts = charts
         self._clock = clock
 
     async def run(
@@ -148,7 +151,10 @@ class EvaluationService:
         return compare_runs(await self.get(before_id), await self.get(after_id))
 
     async def write_report(self, subject: EvalRun | EvalComparison) -> list[Artifact]:
-        """Write the markdown and JSON reports; returns them, markdown first."""
+        """Write the markdown and JSON reports, and a PNG chart when a renderer is given.
+
+        Returns them in that order; a chart that fails to render is logged and left out.
+        """
         stamp = self._clock().strftime("%Y%m%d-%H%M%S")
         if isinstance(subject, EvalRun):
             stem = f"eval-{safe_stem(subject.model_version)}-{stamp}-{subject.id[:6]}"
@@ -163,10 +169,22 @@ class EvaluationService:
             await self._artifacts.write(f"{stem}.md", markdown.encode()),
             await self._artifacts.write(f"{stem}.json", body.encode()),
         ]
+        chart = await self._chart(subject)
+        if chart is not None:
+            artifacts.append(await self._artifacts.write(f"{stem}.png", chart))
         log.info("evaluation_report_written", names=[a.name for a in artifacts])
         return artifacts
 
     # ----------------------------------------------------------------- internals
+
+    async def _chart(self, subject: EvalRun | EvalComparison) -> bytes | None:
+        if self._charts is None:
+            return None
+        try:
+            return await self._charts.render(subject)
+        except Exception:
+            log.exception("evaluation_chart_failed")
+            return None
 
     async def _answer_all(
         self, cases: list[TestCase], version: ModelVersion, report: EvalProgress | None

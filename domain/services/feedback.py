@@ -44,6 +44,7 @@ class FeedbackService:
     ) -> None:
         self._uow = uow
         self._dataset = corrections_dataset
+        self._dataset_exists = False  # set once the corrections dataset is known to exist
         self._max_comment = max_comment_chars
         self._max_correction = max_correction_chars
         self._clock = clock
@@ -112,10 +113,12 @@ class FeedbackService:
                     "The correction is the same as the original answer: write the better answer."
                 )
             now = self._clock()
-            if await uow.datasets.get(self._dataset) is None:
+            created = False
+            if not self._dataset_exists and await uow.datasets.get(self._dataset) is None:
                 await uow.datasets.add(
                     Dataset(name=self._dataset, created_at=now, description=CORRECTIONS_DESCRIPTION)
                 )
+                created = True
             example = Example(
                 id=new_id(),
                 dataset=self._dataset,
@@ -137,8 +140,11 @@ class FeedbackService:
             await uow.datasets.add_examples([example])
             await uow.feedback.add_correction(correction)
             await uow.commit()
+        # Datasets are never deleted, so once it exists the check can be skipped.
+        self._dataset_exists = True
         log.info(
             "answer_corrected",
+            dataset_created=created,
             prediction_id=prediction.id,
             example_id=example.id,
             dataset=self._dataset,

@@ -289,6 +289,7 @@ class TrainingService:
                     clock=self._clock,
                     monotonic=self._monotonic,
                     progress_interval=self._interval,
+                    cancel_requested=lambda: job_id in self._cancelling,
                 )
                 self._runs[job_id] = run
                 await run.execute(resume=resume)

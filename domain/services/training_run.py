@@ -3,6 +3,9 @@
 :class:`JobRun` is created by :class:`~domain.services.training.TrainingService`
 inside the job's task; it keeps the newest state of the job in ``job`` and hands
 every state worth storing to ``save`` (which persists it and tells the listeners).
+The backend reports through :class:`RunReporter` (a ``domain.ports.JobReporter``):
+progress, the provider's job id (stored at once, for ``resume``), and whether a
+cancellation came from a trainer or from the process shutting down.
 """
 
 from __future__ import annotations
@@ -64,8 +67,10 @@ class JobRun:
         clock: Callable[[], datetime],
         monotonic: Callable[[], float],
         progress_interval: float,
+        cancel_requested: Callable[[], bool] = lambda: False,
     ) -> None:
         self.job = job  # the newest state, stored or not
+        self.reporter = RunReporter(self, cancel_requested)
         self._backend = backend
         self._models = models
         self._uow = uow
@@ -96,7 +101,7 @@ class JobRun:
                 examples = await uow.jobs.snapshot(self.job.id)
             log.info("training_job_started", backend=self._backend.name, resume=resume)
             train = self._backend.resume if resume else self._backend.train
-            outcome = await train(self.job, examples, base=base, report=self._report)
+            outcome = await train(self.job, examples, base=base, report=self.reporter)
             self.finishing = True
             name = await self._register(outcome)
         except Cancelled as exc:
@@ -140,7 +145,14 @@ class JobRun:
         self.job = job
         await self._save_job(job)
 
-    async def _report(self, fraction: float, message: str) -> None:
+    async def record_external_id(self, external_id: str) -> None:
+        """The provider's id of the job, stored at once (``resume`` needs it)."""
+        self.job = dataclasses.replace(self.job, external_id=external_id[:MAX_MESSAGE_CHARS])
+        self._last_write = self._monotonic()
+        await self._save(self.job)
+        log.info("training_job_external_id_recorded", external_id=self.job.external_id)
+
+    async def report(self, fraction: float, message: str) -> None:
         """The backend's progress: clamped, never backwards, stored at a bounded rate."""
         progress = max(self.job.progress, min(1.0, max(0.0, float(fraction))))
         self.job = dataclasses.replace(
@@ -183,3 +195,21 @@ class JobRun:
         if activates(job.options):
             await self._models.activate(name, job.created_by)
         return name
+
+
+class RunReporter:
+    """The ``JobReporter`` a backend gets (see ``domain.ports.JobReporter``)."""
+
+    def __init__(self, run: JobRun, cancel_requested: Callable[[], bool]) -> None:
+        self._run = run
+        self._cancel_requested = cancel_requested
+
+    async def __call__(self, fraction: float, message: str) -> None:
+        await self._run.report(fraction, message)
+
+    async def record_external_id(self, external_id: str) -> None:
+        await self._run.record_external_id(external_id)
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self._cancel_requested()

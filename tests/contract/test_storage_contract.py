@@ -25,6 +25,7 @@ from domain.models import (
     EvalScores,
     Example,
     ExampleSource,
+    Exchange,
     Feedback,
     JobStatus,
     ModelVersion,
@@ -213,6 +214,21 @@ async def test_recent_gives_the_newest_of_one_conversation_oldest_first(uow: Fac
         ]
         assert await u.predictions.recent("chan-a", 0) == []
         assert await u.predictions.recent("nowhere", 5) == []
+
+
+async def test_history_gives_prompts_and_answers_like_recent(uow: Factory) -> None:
+    async with uow() as u:
+        for i in range(4):
+            await u.predictions.add(prediction(f"h{i}", "chan-h", seconds=i))
+        await u.commit()
+    async with uow() as u:
+        recent = await u.predictions.recent("chan-h", 3)
+        history = await u.predictions.history("chan-h", 3)
+        assert history == [Exchange(p.prompt, p.answer) for p in recent]
+        assert len(history) == 3
+        assert await u.predictions.history("chan-h", 0) == []
+        await u.predictions.forget("chan-h")
+        assert await u.predictions.history("chan-h", 3) == []
 
 
 async def test_recent_orders_equal_times_by_insertion(uow: Factory) -> None:

@@ -21,6 +21,7 @@ from domain.models import (
     Dataset,
     EvalRun,
     Example,
+    Exchange,
     Feedback,
     ModelVersion,
     Prediction,
@@ -114,6 +115,9 @@ class _Predictions:
         ]
         ps.sort(key=lambda p: p.created_at)
         return ps[-limit:]
+
+    async def history(self, conversation_id: str, limit: int) -> list[Exchange]:
+        return [Exchange(p.prompt, p.answer) for p in await self.recent(conversation_id, limit)]
 
     async def forget(self, conversation_id: str) -> int:
         ids = {
