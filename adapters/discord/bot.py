@@ -1,0 +1,216 @@
+"""``TrainerBot``: the discord.py bot. It is given the domain services (not the app's
+container) and a ``DiscordConfig``; cogs translate between Discord and the services."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import discord
+import structlog
+import yarl
+from discord import app_commands
+from discord.ext import commands
+
+from adapters.discord.config import DiscordConfig
+from adapters.discord.context import actor_of, bind_interaction
+from adapters.discord.errors import report_error
+from adapters.discord.help import load_help
+from adapters.discord.i18n.translator import CommandTranslator
+from adapters.discord.jobboard import JobBoard
+from adapters.discord.pacing import AckFirst
+from adapters.discord.permissions import Cooldowns, trainer_permissions
+from adapters.discord.views import CorrectButton, RateButton
+from domain.errors import DomainError
+from domain.models import Actor
+from domain.ports import ArtifactStore, SpeechToText
+from domain.services.chat import ChatService
+from domain.services.datasets import DatasetService
+from domain.services.evaluation import EvaluationService
+from domain.services.feedback import FeedbackService
+from domain.services.models import ModelService
+from domain.services.training import TrainingService
+
+log = structlog.get_logger()
+T = TypeVar("T")
+
+CogFactory = Callable[["TrainerBot"], commands.Cog]
+"""Builds an extra cog for the bot (the voice commands plug in here)."""
+
+
+class DiscordLoginFailed(DomainError):
+    """Discord refused to let the bot in; the message says what to fix."""
+
+    key = "discord_login_failed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BotServices:
+    """What the bot may use: the domain services and the ports it talks to directly."""
+
+    chat: ChatService
+    feedback: FeedbackService
+    datasets: DatasetService
+    training: TrainingService
+    evaluation: EvaluationService
+    models: ModelService
+    artifacts: ArtifactStore
+    speech: SpeechToText | None = None
+
+
+def build_intents(config: DiscordConfig) -> discord.Intents:
+    """Only what the bot needs; message content only for configured chat channels."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.guild_messages = True
+    intents.dm_messages = True
+    intents.voice_states = True
+    intents.message_content = bool(config.chat_channels)
+    return intents
+
+
+def use_endpoints(api_base: str | None, gateway_url: str | None) -> None:
+    """Point discord.py at another REST base and gateway (advanced; the tests' emulator).
+
+    discord.py keeps both as class attributes, so this affects the whole process.
+    """
+    if api_base:
+        discord.http.Route.BASE = api_base.rstrip("/")
+    if gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+
+
+class TrainerTree(app_commands.CommandTree["TrainerBot"]):
+    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        bind_interaction(interaction)
+        self.client.acks.arrived(interaction)
+        return True
+
+    async def on_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    ) -> None:
+        await report_error(interaction, error)
+
+
+class TrainerBot(commands.Bot):
+    def __init__(
+        self,
+        *,
+        services: BotServices,
+        config: DiscordConfig,
+        extra_cogs: Sequence[CogFactory] = (),
+    ) -> None:
+        use_endpoints(config.api_base, config.gateway_url)
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            intents=build_intents(config),
+            tree_cls=TrainerTree,
+            allowed_mentions=discord.AllowedMentions.none(),
+            guild_ready_timeout=config.guild_ready_timeout,
+            max_messages=None,  # nothing here reads old messages from the cache
+        )
+        self.services = services
+        self.config = config
+        self.cooldowns = {
+            "chat": Cooldowns(config.chat_cooldown),
+            "transcribe": Cooldowns(config.transcribe_cooldown),
+        }
+        self.jobs = JobBoard(interval=config.stream_interval)
+        self.acks = AckFirst()
+        self.answer_slots = asyncio.Semaphore(config.max_concurrent_answers)
+        self.help_pages: dict[str, tuple[str, list[str]]] = {}
+        self._extra_cogs = tuple(extra_cogs)
+        self._unwatch: Callable[[], None] | None = None
+
+    def actor(self, user: discord.abc.User) -> Actor:
+        return actor_of(user, trainer_role=self.config.trainer_role)
+
+    async def offload(self, fn: Callable[[], T]) -> T:
+        """Small CPU work (parsing an upload) off the event loop."""
+        return await asyncio.to_thread(fn)
+
+    async def setup_hook(self) -> None:
+        from adapters.discord.cogs import default_cogs
+
+        self.help_pages = await asyncio.to_thread(load_help, self.config.help_file)
+        await self.tree.set_translator(CommandTranslator())
+        for factory in (*default_cogs(self), *self._extra_cogs):
+            await self.add_cog(factory(self))
+        permissions = trainer_permissions(self.config.trainer_permission)
+        for command in self.tree.get_commands():
+            if command.extras.get("trainer") and not isinstance(command, app_commands.ContextMenu):
+                command.default_permissions = permissions
+        self.add_dynamic_items(RateButton, CorrectButton)
+        self._unwatch = self.services.training.watch(self.jobs.on_change)
+        if self.config.sync_commands:
+            await self.sync_commands()
+
+    async def sync_commands(self) -> list[app_commands.AppCommand]:
+        """To the development guild when one is set (instant), else globally."""
+        if self.config.dev_guild_id is not None:
+            guild = discord.Object(id=self.config.dev_guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+        else:
+            synced = await self.tree.sync()
+        log.info("discord_commands_synced", count=len(synced), guild=self.config.dev_guild_id)
+        return synced
+
+    async def on_message(self, message: discord.Message, /) -> None:
+        """No prefix commands: the chat cog listens to messages."""
+
+    async def on_ready(self) -> None:
+        log.info(
+            "discord_ready",
+            user_id=self.user.id if self.user else None,
+            guilds=len(self.guilds),
+            message_content=self.intents.message_content,
+        )
+
+    async def on_resumed(self) -> None:
+        log.info("discord_resumed")
+
+    async def close(self) -> None:
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None
+        await self.jobs.aclose()
+        await super().close()
+
+
+async def freeze_startup_objects() -> None:
+    """Keep what start-up built (modules, models, caches) out of full GC passes.
+
+    It lives as long as the process; rescanning it in every full collection stalls
+    the event loop for a good part of a second under load (docs/bench/discord.md).
+    """
+    gc.freeze()
+
+
+async def run_discord(
+    services: BotServices,
+    config: DiscordConfig,
+    *,
+    extra_cogs: Sequence[CogFactory] = (),
+) -> None:
+    """Connect and serve until cancelled or closed; the app owns the services."""
+    bot = TrainerBot(services=services, config=config, extra_cogs=extra_cogs)
+    bot.add_listener(freeze_startup_objects, "on_ready")
+    try:
+        async with bot:
+            await bot.start(config.token)
+    except discord.LoginFailure:
+        raise DiscordLoginFailed(
+            "Discord refused the bot token: copy it again from the Developer Portal "
+            "(Applications → your app → Bot → Reset Token)."
+        ) from None
+    except discord.PrivilegedIntentsRequired:
+        raise DiscordLoginFailed(
+            "Discord refused the Message Content intent, which chat channels need: enable it "
+            "in the Developer Portal (Bot → Privileged Gateway Intents), or configure no "
+            "chat channels."
+        ) from None

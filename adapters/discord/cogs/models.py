@@ -1,0 +1,64 @@
+"""``/model list|use|rollback`` (trainers): which version answers."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from adapters.discord import autocomplete, formatting
+from adapters.discord.chunking import fit
+from adapters.discord.i18n import lang_of, t
+from adapters.discord.permissions import require_trainer
+from adapters.discord.replies import quick, send
+
+if TYPE_CHECKING:
+    from adapters.discord.bot import TrainerBot
+
+
+class ModelCog(commands.Cog):
+    model = app_commands.Group(
+        name="model",
+        description="Choose the model version that answers",
+        guild_only=True,
+        extras={"trainer": True},
+    )
+
+    def __init__(self, bot: TrainerBot) -> None:
+        self.bot = bot
+
+    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        return require_trainer(interaction)
+
+    @model.command(name="list", description="List the model versions")
+    async def list_(self, interaction: discord.Interaction[Any]) -> None:
+        models = self.bot.services.models
+
+        async def load() -> str:
+            found = await models.all()
+            active = await models.active()
+            return formatting.versions(lang_of(interaction), found, active.name)
+
+        text = await quick(interaction, load(), ephemeral=True)
+        await send(interaction, fit(text, self.bot.config.message_limit), ephemeral=True)
+
+    @model.command(name="use", description="Answer with this version from now on")
+    @app_commands.describe(version="The model version")
+    @app_commands.autocomplete(version=autocomplete.versions)
+    async def use(
+        self, interaction: discord.Interaction[Any], version: app_commands.Range[str, 1, 200]
+    ) -> None:
+        actor = self.bot.actor(interaction.user)
+        work = self.bot.services.models.activate(version.strip(), actor)
+        chosen = await quick(interaction, work, ephemeral=False)
+        text = t(lang_of(interaction), "model.activated", version=chosen.name)
+        await send(interaction, text, ephemeral=False)
+
+    @model.command(name="rollback", description="Go back to the previously active version")
+    async def rollback(self, interaction: discord.Interaction[Any]) -> None:
+        actor = self.bot.actor(interaction.user)
+        chosen = await quick(interaction, self.bot.services.models.rollback(actor), ephemeral=False)
+        text = t(lang_of(interaction), "model.rolled_back", version=chosen.name)
+        await send(interaction, text, ephemeral=False)

@@ -1,0 +1,162 @@
+"""Every message the bot writes, in every language it speaks (English is the fallback).
+
+Placeholders use ``str.format`` names; ``{count:plural:one|other}`` (English) and
+``{count:plural:one|few|many}`` (Russian) pick the plural form.
+"""
+
+from __future__ import annotations
+
+EN: dict[str, str] = {
+    # chat
+    "chat.empty_answer": "*(the model gave an empty answer)*",
+    "chat.interrupted": "*(the answer was interrupted)*",
+    "chat.say_something": "Yes? Ask me something — or try `/help`.",
+    "chat.forgot": "Starting afresh: I forgot {turns} {turns:plural:turn|turns} of this conversation.",
+    # feedback
+    "feedback.rated": "Thanks for the feedback!",
+    "feedback.thanks": "Thanks! The trainers will read it.",
+    "feedback.correct_button": "Correct",
+    "feedback.modal_title": "Correct this answer",
+    "feedback.modal_label": "The better answer",
+    "feedback.corrected": "Thanks! Your correction is now an example in the `{dataset}` dataset.",
+    # speech
+    "speech.heard": "🎙️ I heard ({language}):",
+    # datasets
+    "dataset.none": "There are no datasets yet: `/dataset create` or `/dataset import` makes one.",
+    "dataset.list_title": "**Datasets**",
+    "dataset.count": "{count} {count:plural:example|examples}",
+    "dataset.selected_note": "⭐ selected for training",
+    "dataset.empty": "*(no examples yet)*",
+    "dataset.created": "Created the dataset `{name}`.",
+    "dataset.added": "Added one example to `{name}`.",
+    "dataset.imported": (
+        "Imported {added} {added:plural:example|examples} from {files} "
+        "{files:plural:file|files} into `{name}` (now {total})."
+    ),
+    "dataset.selected": "`{name}` is now the dataset training uses.",
+    # files
+    "files.written": "Wrote `{name}` ({size}). `/getfile` fetches it again later.",
+    "files.here": "`{name}` ({size})",
+    # training
+    "job.title": "**Training job** `{id}` on `{dataset}` ({count} {count:plural:example|examples}, {backend})",
+    "job.status.queued": "queued",
+    "job.status.running": "running",
+    "job.status.succeeded": "succeeded",
+    "job.status.failed": "failed",
+    "job.status.cancelled": "cancelled",
+    "job.produced": "New model version: `{version}`",
+    "job.done": "{mention} your training job `{id}` has finished: the new version is ready.",
+    "job.ended": "{mention} your training job `{id}` has ended: {status}.",
+    "job.none": "There are no training jobs yet: `/train start` begins one.",
+    "job.list_title": "**Training jobs**",
+    # models
+    "model.none": "There are no model versions yet.",
+    "model.list_title": "**Model versions** (newest first)",
+    "model.active": "active",
+    "model.activated": "I answer with `{version}` from now on.",
+    "model.rolled_back": "Rolled back: I answer with `{version}` again.",
+    # tests
+    "test.running": "🧪 Testing… {done} of {total} {total:plural:case|cases}",
+    "test.title": "🧪 **Test run** `{id}` of `{version}`",
+    "test.scores": "Passed **{passed}/{cases}** ({rate}) · exact {exact} · contains {contains}",
+    "test.labels": "Label accuracy: {accuracy}",
+    "test.errors": "⚠️ {count} {count:plural:case|cases} failed with an error",
+    "test.compared": ("Compared with `{before}`: {delta} points, {fixed} fixed, {broken} broken."),
+    "test.report": "Reports: {names}",
+    # help
+    "help.hi": "Hi {name}! 👋 I'm an assistant you can talk to and teach. `/help` shows how.",
+    "help.page": "Page {page} of {total}",
+    "help.missing": "The instructions are missing on this server; ask an operator.",
+    # refusals and errors
+    "refused.trainer": "Only trainers can do that (the `{role}` role).",
+    "refused.cooldown": "Slow down a little: try again in {seconds} {seconds:plural:second|seconds}.",
+    "refused.guild_only": "That works in a server, not in direct messages.",
+    "refused.bad_value": "One of the values you gave is not valid.",
+    "refused.generic": "You can't use that here.",
+    "error.unexpected": "Something went wrong on my side (reference `{reference}`). Please try again.",
+}
+
+RU: dict[str, str] = {
+    "chat.empty_answer": "*(модель вернула пустой ответ)*",
+    "chat.interrupted": "*(ответ прервался)*",
+    "chat.say_something": "Да? Спросите что-нибудь — или загляните в `/help`.",
+    "chat.forgot": (
+        "Начинаем заново: я забыл {turns} {turns:plural:реплику|реплики|реплик} этого разговора."
+    ),
+    "feedback.rated": "Спасибо за отзыв!",
+    "feedback.thanks": "Спасибо! Тренеры его прочитают.",
+    "feedback.correct_button": "Исправить",
+    "feedback.modal_title": "Исправить этот ответ",
+    "feedback.modal_label": "Лучший ответ",
+    "feedback.corrected": "Спасибо! Ваше исправление стало примером в датасете `{dataset}`.",
+    "speech.heard": "🎙️ Я услышал ({language}):",
+    "dataset.none": "Датасетов пока нет: создайте через `/dataset create` или `/dataset import`.",
+    "dataset.list_title": "**Датасеты**",
+    "dataset.count": "{count} {count:plural:пример|примера|примеров}",
+    "dataset.selected_note": "⭐ выбран для обучения",
+    "dataset.empty": "*(примеров пока нет)*",
+    "dataset.created": "Датасет `{name}` создан.",
+    "dataset.added": "В `{name}` добавлен один пример.",
+    "dataset.imported": (
+        "Импортировано {added} {added:plural:пример|примера|примеров} из {files} "
+        "{files:plural:файла|файлов|файлов} в `{name}` (теперь {total})."
+    ),
+    "dataset.selected": "Теперь для обучения используется `{name}`.",
+    "files.written": "Записан `{name}` ({size}). Позже его можно получить через `/getfile`.",
+    "files.here": "`{name}` ({size})",
+    "job.title": (
+        "**Задача обучения** `{id}` на `{dataset}` "
+        "({count} {count:plural:пример|примера|примеров}, {backend})"
+    ),
+    "job.status.queued": "в очереди",
+    "job.status.running": "идёт",
+    "job.status.succeeded": "готово",
+    "job.status.failed": "ошибка",
+    "job.status.cancelled": "отменена",
+    "job.produced": "Новая версия модели: `{version}`",
+    "job.done": "{mention} ваша задача обучения `{id}` завершена: новая версия готова.",
+    "job.ended": "{mention} ваша задача обучения `{id}` закончилась: {status}.",
+    "job.none": "Задач обучения пока нет: `/train start` запускает первую.",
+    "job.list_title": "**Задачи обучения**",
+    "model.none": "Версий модели пока нет.",
+    "model.list_title": "**Версии модели** (сначала новые)",
+    "model.active": "активна",
+    "model.activated": "Теперь я отвечаю версией `{version}`.",
+    "model.rolled_back": "Откат выполнен: я снова отвечаю версией `{version}`.",
+    "test.running": "🧪 Тестирую… {done} из {total}",
+    "test.title": "🧪 **Тестовый прогон** `{id}` версии `{version}`",
+    "test.scores": ("Пройдено **{passed}/{cases}** ({rate}) · точно {exact} · содержит {contains}"),
+    "test.labels": "Точность меток: {accuracy}",
+    "test.errors": "⚠️ {count} {count:plural:случай|случая|случаев} с ошибкой",
+    "test.compared": ("Сравнение с `{before}`: {delta} п., исправлено {fixed}, сломано {broken}."),
+    "test.report": "Отчёты: {names}",
+    "help.hi": "Привет, {name}! 👋 Я ассистент, с которым можно говорить и которого можно учить. "
+    "Подробнее — `/help`.",
+    "help.page": "Страница {page} из {total}",
+    "help.missing": "Инструкции на этом сервере не найдены; обратитесь к оператору.",
+    "refused.trainer": "Это могут только тренеры (роль `{role}`).",
+    "refused.cooldown": (
+        "Чуть медленнее: попробуйте через {seconds} {seconds:plural:секунду|секунды|секунд}."
+    ),
+    "refused.guild_only": "Это работает на сервере, а не в личных сообщениях.",
+    "refused.bad_value": "Одно из указанных значений недопустимо.",
+    "refused.generic": "Здесь это недоступно.",
+    "error.unexpected": "У меня что-то пошло не так (код `{reference}`). Попробуйте ещё раз.",
+    # headings for domain errors, followed by the (English) details
+    "errors.error": "Не получилось.",
+    "errors.not_found": "Не найдено.",
+    "errors.already_exists": "Уже существует.",
+    "errors.invalid_input": "Неверные данные.",
+    "errors.limit_exceeded": "Превышен лимит.",
+    "errors.permission_denied": "Нет прав.",
+    "errors.conflict": "Сейчас это невозможно.",
+    "errors.model_unavailable": "Языковая модель недоступна.",
+    "errors.model_timeout": "Языковая модель не ответила вовремя.",
+    "errors.rate_limited": "Языковая модель перегружена, попробуйте позже.",
+    "errors.training_failed": "Обучение не удалось.",
+    "errors.cancelled": "Отменено.",
+    "errors.speech_error": "Не удалось распознать речь.",
+    "errors.download_failed": "Не удалось скачать файл.",
+}
+
+MESSAGES: dict[str, dict[str, str]] = {"en": EN, "ru": RU}

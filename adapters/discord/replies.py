@@ -1,0 +1,116 @@
+"""Answering interactions inside Discord's 3-second window.
+
+``defer`` acknowledges at once (Discord shows "thinking…"); ``send`` replies or
+follows up, whichever applies; ``quick`` runs fast work and defers only if it
+turns out slow, so that quick refusals can still be ephemeral.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+import discord
+from discord.utils import MISSING
+
+T = TypeVar("T")
+
+DEFER_AFTER = 1.0  # seconds of work before ``quick`` defers
+PLACEHOLDER = "trainerbot_placeholder"  # extras key: a public "thinking…" awaits its content
+ACK_MS = "trainerbot_ack_ms"  # extras key: ms from the interaction's creation to our ack
+
+
+def _ack_ms(interaction: discord.Interaction[Any]) -> float:
+    """Milliseconds since Discord created the interaction (its snowflake's clock)."""
+    return round((discord.utils.utcnow() - interaction.created_at).total_seconds() * 1000, 1)
+
+
+async def defer(interaction: discord.Interaction[Any], *, ephemeral: bool) -> None:
+    """Acknowledge now; the answer follows (first follow-up fills the placeholder)."""
+    if interaction.response.is_done():
+        return
+    await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+    interaction.extras[PLACEHOLDER] = not ephemeral
+    interaction.extras[ACK_MS] = _ack_ms(interaction)
+
+
+async def send(
+    interaction: discord.Interaction[Any],
+    content: str | None = None,
+    *,
+    ephemeral: bool,
+    embed: discord.Embed | None = None,
+    file: discord.File | None = None,
+    view: discord.ui.View | None = None,
+    allowed_mentions: discord.AllowedMentions | None = None,
+) -> discord.InteractionMessage | discord.WebhookMessage | None:
+    """Reply, or follow up once the interaction was acknowledged."""
+    kwargs: dict[str, Any] = {"ephemeral": ephemeral}
+    if embed is not None:
+        kwargs["embed"] = embed
+    if file is not None:
+        kwargs["file"] = file
+    if view is not None:
+        kwargs["view"] = view
+    if allowed_mentions is not None:
+        kwargs["allowed_mentions"] = allowed_mentions
+    if not interaction.response.is_done():
+        callback = await interaction.response.send_message(content, **kwargs)
+        interaction.extras[ACK_MS] = _ack_ms(interaction)
+        resource = callback.resource
+        return resource if isinstance(resource, discord.InteractionMessage) else None
+    message = await interaction.followup.send(content or MISSING, wait=True, **kwargs)
+    interaction.extras[PLACEHOLDER] = False
+    return message
+
+
+async def fill_original(
+    interaction: discord.Interaction[Any],
+    *,
+    content: str,
+    view: discord.ui.View | None = None,
+    attachments: list[discord.File] | None = None,
+) -> discord.InteractionMessage:
+    """Put ``content`` into the deferred response (the public or ephemeral placeholder)."""
+    kwargs: dict[str, Any] = {"content": content}
+    if view is not None:
+        kwargs["view"] = view
+    if attachments is not None:
+        kwargs["attachments"] = attachments
+    message = await interaction.edit_original_response(**kwargs)
+    interaction.extras[PLACEHOLDER] = False
+    return message
+
+
+async def quick(
+    interaction: discord.Interaction[Any],
+    work: Awaitable[T],
+    *,
+    ephemeral: bool,
+    after: float = DEFER_AFTER,
+) -> T:
+    """Await ``work``; if it takes longer than ``after``, defer meanwhile."""
+    task = asyncio.ensure_future(work)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=after)
+        if not done:
+            await defer(interaction, ephemeral=ephemeral)
+        return await task
+    finally:
+        if not task.done():
+            task.cancel()
+
+
+class Deadline:
+    """Interaction tokens last 15 minutes; after that, edit through the channel."""
+
+    TOKEN_LIFETIME = 14 * 60.0
+
+    def __init__(self) -> None:
+        self._started = time.monotonic()
+
+    @property
+    def token_valid(self) -> bool:
+        return time.monotonic() - self._started < self.TOKEN_LIFETIME

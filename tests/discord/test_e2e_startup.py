@@ -1,0 +1,72 @@
+"""Starting up: the run entry point, refusals by Discord, global command sync."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.discord import DiscordConfig, DiscordLoginFailed, run_discord
+from tests.discord.conftest import _services
+from tests.discord_emulator import DiscordEmulator, point_discord_at
+
+
+@pytest.fixture(autouse=True)
+def _unfreeze() -> Iterator[None]:
+    yield
+    gc.unfreeze()  # run_discord freezes start-up objects; not across a test session
+
+
+def config(emulator: DiscordEmulator, **overrides: Any) -> DiscordConfig:
+    values: dict[str, Any] = {
+        "token": emulator.token,
+        "api_base": emulator.api_base,
+        "gateway_url": emulator.gateway_url,
+        "guild_ready_timeout": 0.05,
+    }
+    values.update(overrides)
+    return DiscordConfig(**values)
+
+
+async def test_a_wrong_token_is_reported_in_one_clear_sentence(
+    emulator: DiscordEmulator, tmp_path: Path
+) -> None:
+    services = _services(tmp_path)[0]
+    with point_discord_at(emulator), pytest.raises(DiscordLoginFailed, match="bot token"):
+        await run_discord(services, config(emulator, token="not-the-token"))
+
+
+async def test_a_missing_message_content_intent_is_explained(
+    emulator: DiscordEmulator, tmp_path: Path
+) -> None:
+    emulator.config.privileged_intents = frozenset()
+    services = _services(tmp_path)[0]
+    chat = config(emulator, chat_channels=frozenset({123}))
+    with point_discord_at(emulator), pytest.raises(DiscordLoginFailed, match="Message Content"):
+        await asyncio.wait_for(run_discord(services, chat), 10)
+
+
+async def test_without_a_dev_guild_commands_sync_globally_and_run_serves_them(
+    emulator: DiscordEmulator, tmp_path: Path
+) -> None:
+    services = _services(tmp_path)[0]
+    await services.models.ensure_base("test-model")
+    guild = emulator.add_guild("Somewhere")
+    channel = emulator.add_text_channel(guild, "general")
+    user = emulator.add_member(guild, "zoe")
+    with point_discord_at(emulator):
+        running = asyncio.create_task(run_discord(services, config(emulator)))
+        await emulator.wait_for(lambda: emulator.commands, 10)
+        await emulator.wait_until_identified(10)
+        assert "ask" in {c["name"] for c in emulator.commands}
+        assert emulator.guild_commands(guild) == []
+        reply = await emulator.invoke_command("hi", user=user, channel=channel).response()
+        assert reply.content.startswith("Hi Zoe!")
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+    await services.training.aclose()

@@ -1,0 +1,88 @@
+"""/train: one status message follows the job; its starter is mentioned at the end."""
+
+from __future__ import annotations
+
+import asyncio
+
+from domain.models import JobStatus
+from tests.discord.conftest import BASE_MODEL, Harness
+
+
+async def with_dataset(h: Harness, name: str = "faq", select: bool = True) -> None:
+    await h.reply(h.command("dataset create", {"name": name}))
+    await h.reply(h.command("dataset add", {"name": name, "prompt": "Hi?", "answer": "Hello!"}))
+    if select:
+        await h.reply(h.command("dataset select", {"name": name}))
+
+
+def step(gate: asyncio.Event) -> None:
+    """Let the fake backend take exactly one step."""
+    gate.set()
+    gate.clear()
+
+
+async def test_a_job_reports_progress_in_one_message_and_mentions_its_starter(h: Harness) -> None:
+    await with_dataset(h)
+    gate = h.backend.gate = asyncio.Event()
+    handle = h.command("train start")
+    status = await h.reply(handle)
+    assert not status.ephemeral and "`faq`" in status.content
+    await h.settled(lambda: "running" in status.content and "0%" in status.content)
+    step(gate)
+    await h.settled(lambda: "25%" in status.content)
+    gate.set()
+    [done] = await handle.wait_followups(1)
+    assert "✅" in status.content and "100%" in status.content
+    [job] = h.db.committed.jobs.values()
+    assert job.status is JobStatus.SUCCEEDED and job.model_version in status.content
+    assert f"<@{h.trainer.id}>" in done.content and h.trainer.user in done.notified
+    assert handle.followups == [done]  # progress never made a second message
+    assert len(status.history) >= 4  # queued/running, 25 %, …, succeeded
+    active = await h.services.models.active()
+    assert active.name == job.model_version != BASE_MODEL
+
+
+async def test_cancelling_a_running_job_ends_it_and_mentions_the_starter(h: Harness) -> None:
+    await with_dataset(h)
+    h.backend.gate = asyncio.Event()
+    handle = h.command("train start")
+    status = await h.reply(handle)
+    await h.settled(lambda: "running" in status.content)
+    [job] = h.db.committed.jobs.values()
+    cancelled = await h.reply(h.command("train cancel", {"job": job.id}))
+    assert cancelled.ephemeral and "cancelled" in cancelled.content
+    [ended] = await handle.wait_followups(1)
+    assert "cancelled" in ended.content and h.trainer.user in ended.notified
+    await h.settled(lambda: "🛑" in status.content)
+
+
+async def test_a_failing_job_says_why(h: Harness) -> None:
+    await with_dataset(h)
+    h.backend.fail_with = "The examples could not be indexed."
+    handle = h.command("train start", {"dataset": "faq", "activate": False})
+    status = await h.reply(handle)
+    [ended] = await handle.wait_followups(1)
+    assert "failed" in ended.content
+    await h.settled(lambda: "could not be indexed" in status.content)
+    assert (await h.services.models.active()).name == BASE_MODEL
+
+
+async def test_status_list_and_job_autocomplete(h: Harness) -> None:
+    await with_dataset(h)
+    handle = h.command("train start")
+    await handle.wait_followups(1)
+    [job] = h.db.committed.jobs.values()
+    status = await h.reply(h.command("train status"))
+    assert status.ephemeral and job.id[:8] in status.content and "succeeded" in status.content
+    listed = await h.reply(h.command("train list", locale="ru"))
+    assert job.id[:8] in listed.content and "готово" in listed.content
+    choices = await h.emulator.autocomplete(
+        "train status", {"job": job.id[:4]}, focused="job", user=h.trainer, channel=h.general
+    ).choices()
+    assert [c["value"] for c in choices] == [job.id]
+
+
+async def test_training_without_a_selected_dataset_is_refused_clearly(h: Harness) -> None:
+    refused = await h.reply(h.command("train start"))
+    assert refused.ephemeral and "No dataset is selected" in refused.content
+    assert h.db.committed.jobs == {}
