@@ -1,25 +1,110 @@
-"""``trainerbot run``: the bot's main job."""
+"""``trainerbot run``: the bot's main job.
+
+With a Discord token the bot serves Discord; without one it chats in the terminal.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import sys
+from collections.abc import Coroutine
 
+import structlog
+
+from app.bootstrap import bootstrap, describe
+from app.logging import configure_logging
 from app.settings import Settings
+from app.speech import build_speech_to_text
+from domain.errors import DomainError
+
+log = structlog.get_logger()
 
 
 def run_main(settings: Settings | None = None) -> int:
     settings = settings or Settings()
-    if settings.discord.token is not None:
+    if settings.discord.token is None:
         print(
-            "A Discord token is set, but this build has no Discord adapter yet; "
-            "unset TRAINERBOT_DISCORD__TOKEN to chat in the terminal.",
+            "No Discord token set (TRAINERBOT_DISCORD__TOKEN): starting the terminal chat.",
             file=sys.stderr,
         )
-        return 2
-    print(
-        "No Discord token set (TRAINERBOT_DISCORD__TOKEN): starting the terminal chat.",
-        file=sys.stderr,
-    )
-    from app.repl import run_repl
+        from app.repl import run_repl
 
-    return run_repl(settings)
+        return run_repl(settings)
+    configure_logging(level=settings.log.level, fmt=settings.log.format)
+    return asyncio.run(_until_signalled(serve_discord(settings)))
+
+
+async def _until_signalled(main: Coroutine[object, object, int]) -> int:
+    """Run ``main``; SIGINT or SIGTERM cancel it, so that everything closes in order."""
+    task = asyncio.ensure_future(main)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        log.info("bot_stopped")
+        return 0
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+async def serve_discord(settings: Settings) -> int:
+    """Run the Discord bot until it is stopped; close everything on the way out."""
+    from adapters.discord import BotServices, DiscordConfig, DiscordLoginFailed, run_discord
+
+    d = settings.discord
+    assert d.token is not None
+    try:
+        container = await bootstrap(settings)
+    except DomainError as error:
+        print(error.user_message, file=sys.stderr)
+        return 1
+    speech = None
+    try:
+        speech = build_speech_to_text(settings)
+        if speech is not None and settings.speech.preload:
+            await speech.start()
+        if container.llm_problem:
+            print(container.llm_problem, file=sys.stderr)
+        log.info("bot_starting", **describe(container), speech=speech is not None)
+        config = DiscordConfig(
+            token=d.token.get_secret_value(),
+            dev_guild_id=d.dev_guild_id,
+            sync_commands=d.sync_commands,
+            trainer_role=d.trainer_role,
+            trainer_permission=d.trainer_permission,
+            chat_channels=frozenset(d.chat_channels),
+            chat_cooldown=d.chat_cooldown_seconds,
+            transcribe_cooldown=d.transcribe_cooldown_seconds,
+            max_audio_bytes=d.max_audio_bytes,
+            max_upload_bytes=d.max_upload_bytes,
+            stream_interval=d.stream_interval,
+            max_concurrent_answers=d.max_concurrent_answers,
+            api_base=d.api_base,
+            gateway_url=d.gateway_url,
+        )
+        services = BotServices(
+            chat=container.chat,
+            feedback=container.feedback,
+            datasets=container.datasets,
+            training=container.training,
+            evaluation=container.evaluation,
+            models=container.models,
+            artifacts=container.artifacts,
+            speech=speech,
+        )
+        await run_discord(services, config)
+        return 0
+    except DiscordLoginFailed as error:
+        print(error.user_message, file=sys.stderr)
+        return 1
+    except DomainError as error:
+        print(error.user_message, file=sys.stderr)
+        return 1
+    finally:
+        if speech is not None:
+            await speech.aclose()
+        await container.aclose()

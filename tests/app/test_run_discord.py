@@ -1,0 +1,63 @@
+"""`trainerbot run` with a token: the real process serves Discord (the local emulator).
+
+The bot runs as a subprocess exactly as an operator starts it; only the advanced
+settings point it at the emulator and at an OpenAI-compatible stand-in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from tests.discord_emulator import DiscordEmulator
+from tests.standins.openai_server import OpenAIStandin
+
+
+async def test_run_with_a_token_serves_slash_commands_and_stops_cleanly(tmp_path: Path) -> None:
+    async with DiscordEmulator(heartbeat_interval_ms=500) as emulator, OpenAIStandin() as llm:
+        guild = emulator.add_guild("Community")
+        general = emulator.add_text_channel(guild, "general")
+        alice = emulator.add_member(guild, "alice")
+        env = {
+            **os.environ,
+            "TRAINERBOT_DATA_DIR": str(tmp_path / "data"),
+            "TRAINERBOT_DISCORD__TOKEN": emulator.token,
+            "TRAINERBOT_DISCORD__API_BASE": emulator.api_base,
+            "TRAINERBOT_DISCORD__GATEWAY_URL": emulator.gateway_url,
+            "TRAINERBOT_DISCORD__DEV_GUILD_ID": str(guild.id),
+            "TRAINERBOT_LLM__BASE_URL": llm.base_url,
+            "TRAINERBOT_LLM__MODEL": "standin-model",
+            "TRAINERBOT_SPEECH__ENABLED": "false",
+            "TRAINERBOT_LOG__FORMAT": "json",
+        }
+        bot = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "app.cli", "run",
+            cwd=tmp_path, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            commands = await emulator.wait_for(lambda: emulator.guild_commands(guild), timeout=60)
+            names = {c["name"] for c in commands}
+            assert {"ask", "dataset", "train", "test", "model", "getfile", "help"} <= names
+            await emulator.wait_until_identified(timeout=30)
+            handle = emulator.invoke_command(
+                "ask", {"prompt": "hello there"}, user=alice, channel=general
+            )
+            await handle.acknowledged(timeout=3)
+            answer = await emulator.wait_for(
+                lambda: next(
+                    (m for m in emulator.bot_messages(general) if "echo: hello there" in m.content),
+                    None,
+                ),
+                timeout=20,
+            )
+            assert answer.custom_ids()  # the feedback buttons
+            assert llm.chat_requests[-1].bearer is not None
+        finally:
+            bot.send_signal(signal.SIGTERM)
+            out, err = await asyncio.wait_for(bot.communicate(), timeout=30)
+        assert bot.returncode == 0, err.decode()[-3000:]
+        assert emulator.token not in (out + err).decode()
