@@ -103,10 +103,13 @@ class EvaluationCog(commands.Cog):
         names = ", ".join(f"`{a.name}`" for a in reports)
         text += "\n" + t(lang, "test.report", names=names)
         files = []
-        markdown = reports[0]
-        if markdown.size <= self.bot.config.max_upload_bytes:
-            data = await services.artifacts.read(markdown.name)
-            files.append(discord.File(io.BytesIO(data), filename=markdown.name))
+        # the markdown report and, when charts are available, the PNG chart
+        for artifact in reports:
+            if not artifact.name.endswith((".md", ".png")):
+                continue
+            if artifact.size <= self.bot.config.max_upload_bytes:
+                data = await services.artifacts.read(artifact.name)
+                files.append(discord.File(io.BytesIO(data), filename=artifact.name))
         await fill_original(
             interaction, content=fit(text, self.bot.config.message_limit), attachments=files
         )
