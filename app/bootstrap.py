@@ -19,6 +19,7 @@ from app.workers import WorkerPool
 from domain.models import GenerationOptions, utcnow
 from domain.ports import (
     ArtifactStore,
+    ChartRenderer,
     ChatModel,
     ExampleMemory,
     Offload,
@@ -48,6 +49,8 @@ class Overrides:
     backends: Mapping[str, TrainingBackend] | None = None
     offload: Offload | None = None
     clock: Callable[[], datetime] | None = None
+    charts: ChartRenderer | None = None
+    no_charts: bool = False  # True: no PNG charts even when matplotlib is installed
 
 
 @dataclasses.dataclass
@@ -67,6 +70,7 @@ class Container:
     training: TrainingService
     evaluation: EvaluationService
     llm_problem: str | None = None
+    llm_base_url: str | None = None
     closers: list[Closer] = dataclasses.field(default_factory=list)
 
     async def aclose(self) -> None:
@@ -88,18 +92,29 @@ async def _build_storage(settings: Settings, closers: list[Closer]) -> UnitOfWor
     return storage.unit_of_work
 
 
-def _build_llm(settings: Settings, closers: list[Closer]) -> ChatModel:
-    from adapters.llm_openai import OpenAIChatModel
+async def _build_llm(
+    settings: Settings, closers: list[Closer]
+) -> tuple[ChatModel, str, str | None]:
+    """The one OpenAI-compatible adapter, at the configured endpoint or the embedded server.
 
+    Returns the adapter, its endpoint, and why the embedded server is not used (if so).
+    """
+    from adapters.llm_openai import OpenAIChatModel
+    from app.local_llm import FALLBACK_BASE_URL, start_local_llm
+
+    base_url, local_problem = settings.llm.base_url, None
+    if not base_url:
+        local = await start_local_llm(settings, closers)
+        base_url, local_problem = local.base_url or FALLBACK_BASE_URL, local.problem
     llm = OpenAIChatModel(
-        base_url=settings.llm.base_url,
+        base_url=base_url,
         api_key=settings.llm.api_key.get_secret_value(),
         timeout=settings.llm.timeout,
         connect_timeout=settings.llm.connect_timeout,
         max_retries=settings.llm.max_retries,
     )
     closers.append(llm.aclose)
-    return llm
+    return llm, base_url, local_problem
 
 
 def _build_memory(settings: Settings, closers: list[Closer]) -> ExampleMemory:
@@ -115,7 +130,51 @@ def _build_backends(settings: Settings, closers: list[Closer]) -> dict[str, Trai
 
     local = LocalTrainingBackend(root=settings.memories_dir)
     closers.append(local.aclose)
-    return {local.name: local}
+    backends: dict[str, TrainingBackend] = {local.name: local}
+    if settings.finetune.enabled:
+        finetune = _build_finetune(settings, closers)
+        if finetune is not None:
+            backends[finetune.name] = finetune
+    return backends
+
+
+def _build_finetune(settings: Settings, closers: list[Closer]) -> TrainingBackend | None:
+    """The ``openai`` fine-tuning backend, when enabled and a provider is known."""
+    from adapters.finetune_openai import OpenAIFineTuningBackend
+
+    ft = settings.finetune
+    base_url = ft.base_url or settings.llm.base_url
+    if not base_url:
+        log.warning(
+            "finetune_backend_unconfigured",
+            hint="set TRAINERBOT_FINETUNE__BASE_URL (or TRAINERBOT_LLM__BASE_URL)",
+        )
+        return None
+    key = ft.api_key if ft.api_key is not None else settings.llm.api_key
+    backend = OpenAIFineTuningBackend(
+        base_url=base_url,
+        api_key=key.get_secret_value(),
+        base_model=ft.base_model,
+        poll_interval=ft.poll_interval,
+        max_poll_interval=max(ft.poll_interval, ft.max_poll_interval),
+        timeout=ft.timeout,
+    )
+    closers.append(backend.aclose)
+    return backend
+
+
+def _build_charts(closers: list[Closer]) -> ChartRenderer | None:
+    """PNG charts for evaluation reports, when matplotlib (the ``charts`` extra) is there."""
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        log.info("charts_unavailable", hint="install the charts extra for PNG reports")
+        return None
+    from adapters.charts import MatplotlibChartRenderer
+
+    charts = MatplotlibChartRenderer()
+    closers.append(charts.aclose)
+    return charts
 
 
 def _build_artifacts(settings: Settings) -> ArtifactStore:
@@ -155,7 +214,11 @@ async def _bootstrap(
         offload = pool
 
     uow = o.uow or await _build_storage(settings, closers)
-    llm = o.llm or _build_llm(settings, closers)
+    llm, llm_base_url, local_problem = (
+        (o.llm, settings.llm.base_url, None)
+        if o.llm is not None
+        else await _build_llm(settings, closers)
+    )
     memory = o.memory or _build_memory(settings, closers)
     artifacts = o.artifacts or _build_artifacts(settings)
     backends = dict(o.backends) if o.backends is not None else _build_backends(settings, closers)
@@ -208,14 +271,17 @@ async def _bootstrap(
         uow=uow,
         chat=chat,
         models=models,
+        charts=o.charts or (None if o.no_charts else _build_charts(closers)),
         artifacts=artifacts,
-        concurrency=settings.evaluation.concurrency,
+        # the embedded server answers one request at a time: queueing more only times out
+        concurrency=settings.evaluation.concurrency if settings.llm.base_url else 1,
         clock=clock,
     )
 
     await models.ensure_base(settings.llm.model)
     problem = await llm.check()
     if problem is not None:
+        problem = local_problem or problem
         log.warning("llm_unreachable", hint=problem)
     container = Container(
         settings=settings,
@@ -231,6 +297,7 @@ async def _bootstrap(
         training=training,
         evaluation=evaluation,
         llm_problem=problem,
+        llm_base_url=llm_base_url,
         closers=closers,
     )
     if recover_jobs:
@@ -246,7 +313,7 @@ def describe(container: Container) -> dict[str, Any]:
     return {
         "data_dir": str(s.data_dir),
         "storage": s.database_url.split("://", 1)[0],
-        "llm_base_url": s.llm.base_url,
+        "llm_base_url": container.llm_base_url or s.llm.base_url,
         "llm_model": s.llm.model,
         "backends": sorted(container.backends),
     }

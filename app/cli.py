@@ -31,7 +31,9 @@ train_app = typer.Typer(help="Training jobs on a dataset.", no_args_is_help=True
 eval_app = typer.Typer(
     help="Evaluate a model version on test cases and compare runs.", no_args_is_help=True
 )
-models_app = typer.Typer(help="Model versions: list, activate, roll back.", no_args_is_help=True)
+models_app = typer.Typer(
+    help="Model versions: list, activate, roll back; pull the model files.", no_args_is_help=True
+)
 app.add_typer(dataset_app, name="dataset")
 app.add_typer(train_app, name="train")
 app.add_typer(eval_app, name="eval")
@@ -236,6 +238,33 @@ def models_use(ctx: typer.Context, name: str) -> None:
 def models_rollback(ctx: typer.Context) -> None:
     """Re-activate the version that was active before the current one."""
     _go(ctx, views.models_rollback)
+
+
+@models_app.command("pull")
+def models_pull(
+    ctx: typer.Context,
+    names: Annotated[
+        list[str] | None,
+        typer.Argument(help="Model names from config/models.toml (default: all).", metavar="NAME"),
+    ] = None,
+) -> None:
+    """Assemble (or download) and verify the model files, e.g. the embedded LLM's GGUF.
+
+    Idempotent: a verified model is checked by size and its .sha256 record only.
+    """
+    from app.local_llm import pull_in_background, pull_models
+
+    runner = ctx.find_root().obj
+    if runner is not None and not isinstance(runner, OneShotRunner):  # inside the chat
+        _go(ctx, lambda s: pull_in_background(s.container.settings, names or [], s.console))
+        return
+    from rich.console import Console
+
+    from app.logging import configure_logging
+
+    settings = Settings()
+    configure_logging(level=settings.log.level, fmt=settings.log.format)
+    raise typer.Exit(pull_models(settings, names or [], Console(highlight=False, soft_wrap=True)))
 
 
 def main() -> None:

@@ -39,7 +39,7 @@ Type a question to chat. Commands:
   /train ...               start [DATASET] [--backend B] [-o key=value] | status ID
                            | cancel ID | list
   /test FILE [--version V] run a test set (same as /eval run); /eval compare A B; /eval list
-  /models ...              list | use NAME | rollback
+  /models ...              list | use NAME | rollback | pull [NAME]
   /help, /quit
 Add --help to any command for its options."""
 

@@ -21,8 +21,9 @@ DEFAULT_SYSTEM_PROMPT = (
 
 
 class LlmSettings(BaseModel):
-    base_url: str = Field(
-        "http://127.0.0.1:8080/v1", description="OpenAI-compatible endpoint (…/v1)."
+    base_url: str | None = Field(
+        None,
+        description="OpenAI-compatible endpoint (…/v1); unset: the embedded local LLM.",
     )
     api_key: SecretStr = Field(SecretStr("not-needed"), description="API key for the endpoint.")
     model: str = Field("local-model", description="Model id sent to the endpoint.")
@@ -31,6 +32,27 @@ class LlmSettings(BaseModel):
     max_retries: int = Field(2, ge=0, le=10, description="Retries on transient errors.")
     temperature: float | None = Field(0.3, ge=0, le=2)
     max_tokens: int | None = Field(512, gt=0)
+
+
+class LocalLlmSettings(BaseModel):
+    """The embedded llama.cpp server, used when ``llm.base_url`` is unset (docs/local-llm.md)."""
+
+    enabled: Literal["auto", "true", "false"] = Field(
+        "auto",
+        description="auto: use it when installed and pulled; true: required; false: never.",
+    )
+    model: str = Field(
+        "qwen2.5-coder-0.5b-instruct-q4_k_m", description="Model name from the manifest."
+    )
+    manifest: Path | None = Field(None, description="Model manifest; default config/models.toml.")
+    port: int = Field(0, ge=0, le=65535, description="0: a free port on 127.0.0.1.")
+    n_ctx: int = Field(2048, ge=256, le=131072, description="Context window in tokens.")
+    n_threads: int = Field(0, ge=0, le=256, description="0: one per CPU.")
+    start_timeout: float = Field(120.0, gt=0, description="Seconds to wait for it to serve.")
+    max_restarts: int = Field(5, ge=0, le=100, description="Restarts in a row before giving up.")
+    restart_backoff: float = Field(
+        1.0, gt=0, le=60, description="Seconds before the first restart; doubles up to 30."
+    )
 
 
 class ChatSettings(BaseModel):
@@ -64,6 +86,24 @@ class TrainingSettings(BaseModel):
     max_concurrent_jobs: int = Field(1, ge=1, le=8)
 
 
+class FineTuneSettings(BaseModel):
+    """The ``openai`` training backend: fine-tuning jobs at a provider (docs/finetuning.md)."""
+
+    enabled: bool = Field(False, description="Register the `openai` training backend.")
+    base_url: str | None = Field(
+        None, description="Provider endpoint (…/v1); unset: the LLM endpoint (llm.base_url)."
+    )
+    api_key: SecretStr | None = Field(None, description="Provider key; unset: llm.api_key.")
+    base_model: str | None = Field(
+        None, description="Model to fine-tune; unset: the model of the version trained from."
+    )
+    poll_interval: float = Field(10.0, gt=0, description="Seconds between polls after a change.")
+    max_poll_interval: float = Field(
+        120.0, gt=0, description="Longest wait between polls while nothing changes."
+    )
+    timeout: float = Field(60.0, gt=0, description="Seconds before one request gives up.")
+
+
 class EvaluationSettings(BaseModel):
     concurrency: int = Field(4, ge=1, le=64)
     max_cases: int = Field(500, gt=0)
@@ -80,6 +120,28 @@ class WorkerSettings(BaseModel):
     threads: int = Field(2, ge=1, le=32, description="Bounded pool for CPU work.")
 
 
+class SpeechSettings(BaseModel):
+    """Local speech to text with faster-whisper (docs/speech.md)."""
+
+    enabled: Literal["auto", "true", "false"] = Field(
+        "auto", description="auto: transcribe when the speech extra is installed."
+    )
+    model_dir: Path | None = Field(
+        None, description="A CTranslate2 Whisper model directory; default: packaged Whisper base."
+    )
+    model_name: str | None = Field(
+        None, description="A faster-whisper model name (downloads: needs network)."
+    )
+    compute_type: str = "int8"
+    cpu_threads: int = Field(2, ge=1, le=64)
+    workers: int = Field(1, ge=1, le=8, description="Transcriptions at once.")
+    beam_size: int = Field(5, ge=1, le=10)
+    vad: bool = Field(True, description="Skip silence with the Silero voice-activity filter.")
+    language: str | None = Field(None, description="Force a language (e.g. en, ru); else detect.")
+    max_seconds: float = Field(300.0, gt=0, description="Longest audio accepted.")
+    preload: bool = Field(False, description="Load the model at start-up, not on first use.")
+
+
 class DiscordSettings(BaseModel):
     token: SecretStr | None = Field(
         None, description="Bot token; without it `run` chats in the terminal."
@@ -92,6 +154,14 @@ class DiscordSettings(BaseModel):
     chat_cooldown_seconds: float = Field(3.0, ge=0)
     transcribe_cooldown_seconds: float = Field(10.0, ge=0)
     max_audio_bytes: int = Field(25 * 1024 * 1024, gt=0)
+    max_upload_bytes: int = Field(10 * 1024 * 1024, gt=0, description="Largest file sent.")
+    sync_commands: bool = Field(True, description="Sync slash commands at start-up.")
+    trainer_permission: str = Field(
+        "manage_messages",
+        description="Discord permission trainer commands default to ('' = everyone).",
+    )
+    stream_interval: float = Field(1.0, ge=0.5, description="Seconds between edits.")
+    max_concurrent_answers: int = Field(16, ge=1, le=256)
     # advanced: point the client at another API (tests use a local emulator)
     api_base: str | None = None
     gateway_url: str | None = None
@@ -108,13 +178,16 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(Path("var"), description="Database, artifacts, memories, models.")
     llm: LlmSettings = LlmSettings()
+    local_llm: LocalLlmSettings = LocalLlmSettings()
     chat: ChatSettings = ChatSettings()
     storage: StorageSettings = StorageSettings()
     datasets: DatasetSettings = DatasetSettings()
     training: TrainingSettings = TrainingSettings()
+    finetune: FineTuneSettings = FineTuneSettings()
     evaluation: EvaluationSettings = EvaluationSettings()
     log: LogSettings = LogSettings()
     workers: WorkerSettings = WorkerSettings()
+    speech: SpeechSettings = SpeechSettings()
     discord: DiscordSettings = DiscordSettings()
 
     @property

