@@ -18,7 +18,7 @@ setting() {
     printf '%s' "$value"
 }
 
-extras="discord,voice,speech"
+extras="discord,voice,speech,charts"
 local_llm=0
 if [ -z "$(setting TRAINERBOT_LLM__BASE_URL)" ] && [ "$(setting TRAINERBOT_LOCAL_LLM__ENABLED)" != "false" ]; then
     extras="$extras,local-llm"

@@ -6,7 +6,7 @@
 # (pip caches the wheel; reinstalling from the cache takes seconds).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh "dev,discord,voice,speech,postgres,local-llm" || exit 1
+bash scripts/setup.sh "dev,discord,voice,speech,charts,postgres,local-llm" || exit 1
 
 failed=()
 step() {
