@@ -9,14 +9,19 @@ import asyncio
 import signal
 import sys
 from collections.abc import Coroutine
+from typing import TYPE_CHECKING
 
 import structlog
 
 from app.bootstrap import bootstrap, describe
 from app.logging import configure_logging
 from app.settings import Settings
-from app.speech import build_speech_to_text
+from app.speech import build_speech_to_text, build_text_to_speech
 from domain.errors import DomainError
+from domain.ports import TextToSpeech
+
+if TYPE_CHECKING:
+    from adapters.discord import CogFactory
 
 log = structlog.get_logger()
 
@@ -53,7 +58,12 @@ async def _until_signalled(main: Coroutine[object, object, int]) -> int:
 
 async def serve_discord(settings: Settings) -> int:
     """Run the Discord bot until it is stopped; close everything on the way out."""
-    from adapters.discord import BotServices, DiscordConfig, DiscordLoginFailed, run_discord
+    from adapters.discord import (
+        BotServices,
+        DiscordConfig,
+        DiscordLoginFailed,
+        run_discord,
+    )
 
     d = settings.discord
     assert d.token is not None
@@ -63,13 +73,21 @@ async def serve_discord(settings: Settings) -> int:
         print(error.user_message, file=sys.stderr)
         return 1
     speech = None
+    tts = None
     try:
         speech = build_speech_to_text(settings)
         if speech is not None and settings.speech.preload:
             await speech.start()
+        tts = build_text_to_speech(settings)
+        extra_cogs: list[CogFactory] = []
+        if tts is not None:
+            await tts.start()
+            extra_cogs.append(_voice_cog(settings, tts))
         if container.llm_problem:
             print(container.llm_problem, file=sys.stderr)
-        log.info("bot_starting", **describe(container), speech=speech is not None)
+        log.info(
+            "bot_starting", **describe(container), speech=speech is not None, voice=tts is not None
+        )
         config = DiscordConfig(
             token=d.token.get_secret_value(),
             dev_guild_id=d.dev_guild_id,
@@ -96,7 +114,7 @@ async def serve_discord(settings: Settings) -> int:
             artifacts=container.artifacts,
             speech=speech,
         )
-        await run_discord(services, config)
+        await run_discord(services, config, extra_cogs=extra_cogs)
         return 0
     except DiscordLoginFailed as error:
         print(error.user_message, file=sys.stderr)
@@ -105,6 +123,21 @@ async def serve_discord(settings: Settings) -> int:
         print(error.user_message, file=sys.stderr)
         return 1
     finally:
+        if tts is not None:
+            await tts.aclose()
         if speech is not None:
             await speech.aclose()
         await container.aclose()
+
+
+def _voice_cog(settings: Settings, tts: TextToSpeech) -> CogFactory:
+    from adapters.discord.voice import VoiceCog, VoiceConfig
+
+    v = settings.voice
+    config = VoiceConfig(
+        idle_timeout=v.idle_seconds,
+        connect_timeout=v.connect_seconds,
+        max_say_chars=v.max_say_chars,
+        bitrate=v.bitrate_kbps,
+    )
+    return lambda bot: VoiceCog(bot, tts, config=config)

@@ -142,6 +142,28 @@ class SpeechSettings(BaseModel):
     preload: bool = Field(False, description="Load the model at start-up, not on first use.")
 
 
+class VoiceSettings(BaseModel):
+    """Speech out with Piper, and voice channels (docs/voice.md)."""
+
+    enabled: Literal["auto", "true", "false"] = Field(
+        "auto", description="auto: voice commands when piper-tts and libopus are installed."
+    )
+    voices: dict[str, Path] = Field(
+        default_factory=dict,
+        description="Language → Piper .onnx voice file, e.g. "
+        '{"ru": "/voices/ru_RU-irina-medium.onnx"}.',
+    )
+    default_voice: Path | None = Field(None, description="Default: the packaged en_US joe voice.")
+    length_scale: float | None = Field(
+        None, gt=0, le=4, description="Speech rate: above 1 slower, below 1 faster."
+    )
+    speaker_id: int | None = Field(None, ge=0, description="Speaker of a multi-speaker voice.")
+    idle_seconds: float = Field(300.0, gt=0, description="Leave a voice channel after this.")
+    connect_seconds: float = Field(15.0, gt=0)
+    max_say_chars: int = Field(1000, gt=0)
+    bitrate_kbps: int = Field(64, ge=8, le=512)
+
+
 class DiscordSettings(BaseModel):
     token: SecretStr | None = Field(
         None, description="Bot token; without it `run` chats in the terminal."
@@ -188,6 +210,7 @@ class Settings(BaseSettings):
     log: LogSettings = LogSettings()
     workers: WorkerSettings = WorkerSettings()
     speech: SpeechSettings = SpeechSettings()
+    voice: VoiceSettings = VoiceSettings()
     discord: DiscordSettings = DiscordSettings()
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes.util
 import importlib.util
 from typing import TYPE_CHECKING
 
@@ -11,6 +12,7 @@ from app.settings import Settings
 from domain.errors import DomainError
 
 if TYPE_CHECKING:
+    from adapters.speech_piper import PiperTextToSpeech
     from adapters.speech_whisper import FasterWhisperSpeechToText
 
 log = structlog.get_logger()
@@ -44,4 +46,33 @@ def build_speech_to_text(settings: Settings) -> FasterWhisperSpeechToText | None
         max_seconds=s.max_seconds,
         max_bytes=settings.discord.max_audio_bytes,
         preload=s.preload,
+    )
+
+
+def build_text_to_speech(settings: Settings) -> PiperTextToSpeech | None:
+    """Piper behind the port for voice channels, or None when voice is off or not installed."""
+    v = settings.voice
+    if v.enabled == "false":
+        return None
+    missing = [
+        what
+        for what, present in (
+            ("piper-tts (the speech extra)", importlib.util.find_spec("piper") is not None),
+            ("libopus (apt-get install libopus0)", ctypes.util.find_library("opus") is not None),
+        )
+        if not present
+    ]
+    if missing:
+        if v.enabled == "true":
+            raise DomainError("Voice is enabled but these are missing: " + ", ".join(missing) + ".")
+        log.info("voice_unavailable", missing=missing)
+        return None
+    from adapters.speech_piper import PiperTextToSpeech
+
+    return PiperTextToSpeech(
+        voices=v.voices,
+        default_voice=v.default_voice,
+        length_scale=v.length_scale,
+        speaker_id=v.speaker_id,
+        preload=True,
     )

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import discord
 import structlog
@@ -27,7 +27,7 @@ from adapters.discord.views import CorrectButton, RateButton
 from domain.errors import DomainError
 from domain.models import Actor
 from domain.ports import ArtifactStore, SpeechToText
-from domain.services.chat import ChatService
+from domain.services.chat import AnswerStream, ChatService
 from domain.services.datasets import DatasetService
 from domain.services.evaluation import EvaluationService
 from domain.services.feedback import FeedbackService
@@ -39,6 +39,43 @@ T = TypeVar("T")
 
 CogFactory = Callable[["TrainerBot"], commands.Cog]
 """Builds an extra cog for the bot (the voice commands plug in here)."""
+
+
+class AnswerSink(Protocol):
+    """Receives an answer's text as it streams (the voice cog speaks it)."""
+
+    def feed(self, piece: str) -> None: ...
+
+    def close(self, *, complete: bool) -> None: ...
+
+
+AnswerListener = Callable[[discord.abc.User, discord.Guild | None], AnswerSink | None]
+"""Asked for every chat answer: return a sink to follow it, or None."""
+
+
+def tap_stream(stream: AnswerStream, open_sink: Callable[[], AnswerSink | None]) -> AnswerStream:
+    """The same answer; once it starts, every piece also goes to ``open_sink()``'s sink.
+
+    The sink is opened when the answer is first read (never for an answer that is
+    not delivered) and always closed, saying whether the answer arrived whole.
+    """
+
+    async def pieces(outer: AnswerStream) -> AsyncGenerator[str, None]:
+        sink = open_sink()
+        complete = False
+        try:
+            async for piece in stream:
+                if sink is not None:
+                    sink.feed(piece)
+                yield piece
+            complete = True
+        finally:
+            outer.prediction = stream.prediction
+            if sink is not None:
+                sink.close(complete=complete)
+            await stream.aclose()
+
+    return AnswerStream(pieces)
 
 
 class DiscordLoginFailed(DomainError):
@@ -124,10 +161,27 @@ class TrainerBot(commands.Bot):
         self.answer_slots = asyncio.Semaphore(config.max_concurrent_answers)
         self.help_pages: dict[str, tuple[str, list[str]]] = {}
         self._extra_cogs = tuple(extra_cogs)
+        self.answer_listeners: list[AnswerListener] = []
         self._unwatch: Callable[[], None] | None = None
 
     def actor(self, user: discord.abc.User) -> Actor:
         return actor_of(user, trainer_role=self.config.trainer_role)
+
+    def tap_answer(
+        self, stream: AnswerStream, *, user: discord.abc.User, guild: discord.Guild | None
+    ) -> AnswerStream:
+        """``stream``, followed by the first answer listener that wants it (voice)."""
+        if not self.answer_listeners:
+            return stream
+
+        def open_sink() -> AnswerSink | None:
+            for listener in self.answer_listeners:
+                sink = listener(user, guild)
+                if sink is not None:
+                    return sink
+            return None
+
+        return tap_stream(stream, open_sink)
 
     async def offload(self, fn: Callable[[], T]) -> T:
         """Small CPU work (parsing an upload) off the event loop."""

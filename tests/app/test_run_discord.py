@@ -30,7 +30,8 @@ async def test_run_with_a_token_serves_slash_commands_and_stops_cleanly(tmp_path
             "TRAINERBOT_DISCORD__DEV_GUILD_ID": str(guild.id),
             "TRAINERBOT_LLM__BASE_URL": llm.base_url,
             "TRAINERBOT_LLM__MODEL": "standin-model",
-            "TRAINERBOT_SPEECH__ENABLED": "false",
+            "TRAINERBOT_SPEECH__ENABLED": "true",
+            "TRAINERBOT_VOICE__ENABLED": "true",
             "TRAINERBOT_LOG__FORMAT": "json",
         }
         bot = await asyncio.create_subprocess_exec(
@@ -42,6 +43,7 @@ async def test_run_with_a_token_serves_slash_commands_and_stops_cleanly(tmp_path
             commands = await emulator.wait_for(lambda: emulator.guild_commands(guild), timeout=60)
             names = {c["name"] for c in commands}
             assert {"ask", "dataset", "train", "test", "model", "getfile", "help"} <= names
+            assert {"join", "leave", "say", "stop", "transcribe"} <= names
             await emulator.wait_until_identified(timeout=30)
             handle = emulator.invoke_command(
                 "ask", {"prompt": "hello there"}, user=alice, channel=general

@@ -176,10 +176,11 @@ async def start_bot(emulator: DiscordEmulator, tmp_path: Path) -> AsyncIterator[
         settings.update(overrides)
         if settings.pop("without_speech", False):
             services = dataclasses.replace(services, speech=None)
+        extra_cogs = tuple(settings.pop("extra_cogs", ()))  # e.g. the voice cog
         config = DiscordConfig(**settings)
 
         async def launch() -> TrainerBot:
-            return await _launch(TestBot(services=services, config=config))
+            return await _launch(TestBot(services=services, config=config, extra_cogs=extra_cogs))
 
         return Harness(
             emulator=emulator,

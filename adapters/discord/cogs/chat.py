@@ -49,6 +49,7 @@ class ChatCog(commands.Cog):
             place=interaction_place(interaction),
         )
         stream = self.bot.services.chat.stream(question)  # refuses bad questions at once
+        stream = self.bot.tap_answer(stream, user=interaction.user, guild=interaction.guild)
         await defer(interaction, ephemeral=False)
         first, more = interaction_senders(interaction)
         lang = lang_of(interaction)
@@ -134,6 +135,7 @@ async def answer_message(
     first, more = message_senders(message)
     try:
         stream = bot.services.chat.stream(question)
+        stream = bot.tap_answer(stream, user=message.author, guild=message.guild)
         await deliver(bot, stream, first=first, more=more, lang=lang, preface=preface)
     except Exception as error:
         await report_message_error(message, error, lang)

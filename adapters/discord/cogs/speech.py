@@ -86,6 +86,7 @@ class SpeechCog(commands.Cog):
             place=interaction_place(interaction),
         )
         stream = self.bot.services.chat.stream(question)
+        stream = self.bot.tap_answer(stream, user=interaction.user, guild=interaction.guild)
         first, more = interaction_senders(interaction)
         await deliver(
             self.bot,

@@ -65,6 +65,10 @@ RU = CommandText(
         "model": "модель",
         "use": "использовать",
         "rollback": "откат",
+        "join": "зайти",
+        "leave": "выйти",
+        "say": "сказать",
+        "stop": "стоп",
     },
     texts={
         "A label (for classification tests)": "Метка (для тестов классификации)",
@@ -131,6 +135,13 @@ RU = CommandText(
         "What it is for": "Для чего он",
         "Your feedback": "Ваш отзыв",
         "Your question": "Ваш вопрос",
+        "Join your voice channel": "Зайти в ваш голосовой канал",
+        "Leave the voice channel": "Выйти из голосового канала",
+        "Say a text aloud (in the voice channel, or as an audio file)": (
+            "Произнести текст (в голосовом канале или аудиофайлом)"
+        ),
+        "What to say": "Что сказать",
+        "Stop speaking now": "Замолчать сейчас",
         "Zip a dataset with its exports and a manifest": "Архив датасета с экспортами и манифестом",
         "sft: chat examples, dpo: preference pairs": "sft: примеры диалогов, dpo: пары предпочтений",
     },

@@ -21,6 +21,15 @@ EN: dict[str, str] = {
     "feedback.corrected": "Thanks! Your correction is now an example in the `{dataset}` dataset.",
     # speech
     "speech.heard": "🎙️ I heard ({language}):",
+    # voice
+    "voice.need_channel": "Join a voice channel first, then use `/join`.",
+    "voice.joined": "🔊 I'm in **{channel}**: my answers to you are spoken there too.",
+    "voice.left": "👋 I left **{channel}**.",
+    "voice.not_connected": "I'm not in a voice channel (`/join` brings me in).",
+    "voice.saying": "🔊 Saying it in **{channel}**.",
+    "voice.audio_file": "🔊 Here it is as audio:",
+    "voice.stopped": "⏹️ Stopped.",
+    "voice.nothing_to_stop": "I'm not saying anything right now.",
     # datasets
     "dataset.none": "There are no datasets yet: `/dataset create` or `/dataset import` makes one.",
     "dataset.list_title": "**Datasets**",
@@ -90,6 +99,15 @@ RU: dict[str, str] = {
     "feedback.modal_label": "Лучший ответ",
     "feedback.corrected": "Спасибо! Ваше исправление стало примером в датасете `{dataset}`.",
     "speech.heard": "🎙️ Я услышал ({language}):",
+    # voice
+    "voice.need_channel": "Сначала зайдите в голосовой канал, потом `/join`.",
+    "voice.joined": "🔊 Я в **{channel}**: ответы вам я произношу и там.",
+    "voice.left": "👋 Я вышел из **{channel}**.",
+    "voice.not_connected": "Я не в голосовом канале (`/join` позовёт меня).",
+    "voice.saying": "🔊 Говорю в **{channel}**.",
+    "voice.audio_file": "🔊 Вот это в виде аудио:",
+    "voice.stopped": "⏹️ Остановился.",
+    "voice.nothing_to_stop": "Я сейчас ничего не говорю.",
     "dataset.none": "Датасетов пока нет: создайте через `/dataset create` или `/dataset import`.",
     "dataset.list_title": "**Датасеты**",
     "dataset.count": "{count} {count:plural:пример|примера|примеров}",

@@ -1,0 +1,13 @@
+"""Voice settings (the app fills them from its settings)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VoiceConfig:
+    idle_timeout: float = 300.0  # seconds connected with nothing to say before leaving
+    connect_timeout: float = 15.0  # seconds for the voice handshake
+    max_say_chars: int = 1000  # longest `/say` text
+    bitrate: int = 64  # kbit/s of the Opus stream (speech)
