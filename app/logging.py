@@ -9,6 +9,7 @@ masked before rendering.
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from typing import Any, TextIO
@@ -19,10 +20,15 @@ from structlog.typing import EventDict, Processor
 _SECRET_KEYS = ("token", "api_key", "apikey", "authorization", "password", "secret")
 
 
+@functools.lru_cache(maxsize=4096)
+def _is_secret(key: str) -> bool:
+    lowered = key.lower()
+    return any(s in lowered for s in _SECRET_KEYS)
+
+
 def mask_secrets(_logger: Any, _name: str, event_dict: EventDict) -> EventDict:
-    for key in list(event_dict):
-        lowered = key.lower()
-        if any(s in lowered for s in _SECRET_KEYS) and event_dict[key] is not None:
+    for key, value in event_dict.items():
+        if value is not None and isinstance(key, str) and _is_secret(key):
             event_dict[key] = "***"
     return event_dict
 
