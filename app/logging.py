@@ -83,7 +83,7 @@ def configure_logging(
     root.addHandler(handler)
     root.setLevel(level)
     # Chatty libraries: their debug output is noise, and httpx logs request URLs.
-    for name in ("httpx", "httpcore", "openai", "discord.gateway", "aiosqlite", "alembic"):
+    for name in ("httpx", "httpcore", "openai", "discord.gateway", "aiosqlite", "alembic", "bm25s"):
         logging.getLogger(name).setLevel(max(logging.getLevelName(level), logging.WARNING))
 
 
