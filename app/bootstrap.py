@@ -8,6 +8,7 @@ that importing this module stays cheap and optional extras stay optional.
 from __future__ import annotations
 
 import dataclasses
+import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -313,7 +314,20 @@ def describe(container: Container) -> dict[str, Any]:
     return {
         "data_dir": str(s.data_dir),
         "storage": s.database_url.split("://", 1)[0],
-        "llm_base_url": container.llm_base_url or s.llm.base_url,
+        "llm_base_url": _without_credentials(container.llm_base_url or s.llm.base_url),
         "llm_model": s.llm.model,
         "backends": sorted(container.backends),
     }
+
+
+def _without_credentials(url: str | None) -> str | None:
+    """``url`` without ``user:password@`` and without a query string (tokens hide there)."""
+    if not url:
+        return url
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 address keeps its brackets
+        host = f"[{host}]"
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))

@@ -47,3 +47,15 @@ def test_out_of_range_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("TRAINERBOT_CHAT__CORRECTION_MATCH", "3")
     with pytest.raises(ValueError, match="correction_match"):
         Settings(_env_file=None)
+
+
+def test_the_start_up_description_hides_credentials_in_the_llm_url() -> None:
+    from app.bootstrap import _without_credentials
+
+    assert (
+        _without_credentials("https://user:sk-secret@llm.example:8443/v1?key=abc")
+        == "https://llm.example:8443/v1"
+    )
+    assert _without_credentials("http://127.0.0.1:8080/v1") == "http://127.0.0.1:8080/v1"
+    assert _without_credentials("http://u:p@[::1]:8080/v1") == "http://[::1]:8080/v1"
+    assert _without_credentials(None) is None
