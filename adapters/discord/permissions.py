@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 from discord import app_commands
+from discord.ext import commands
 
 if TYPE_CHECKING:
     from adapters.discord.bot import TrainerBot
@@ -93,3 +94,13 @@ def cooldown(kind: str) -> Callable[[T], T]:
         return True
 
     return app_commands.check(predicate)
+
+
+class TrainerCog(commands.Cog):
+    """A cog whose every command needs the trainer role (checked by ``require_trainer``)."""
+
+    def __init__(self, bot: TrainerBot) -> None:
+        self.bot = bot
+
+    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        return require_trainer(interaction)

@@ -7,36 +7,29 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
 from adapters.discord import autocomplete, formatting
 from adapters.discord.attachments import DATASET_EXTENSIONS, check_file, download
 from adapters.discord.chunking import fit
 from adapters.discord.i18n import lang_of, t
-from adapters.discord.permissions import require_trainer
+from adapters.discord.permissions import TrainerCog
 from adapters.discord.replies import defer, quick, send
 from domain.models import Artifact
 from domain.services.datasets import DatasetService
 
 if TYPE_CHECKING:
-    from adapters.discord.bot import TrainerBot
+    pass
 
 Name = app_commands.Range[str, 1, 64]
 
 
-class DatasetCog(commands.Cog):
+class DatasetCog(TrainerCog):
     dataset = app_commands.Group(
         name="dataset",
         description="Curate the examples the bot learns from",
         guild_only=True,
         extras={"trainer": True},
     )
-
-    def __init__(self, bot: TrainerBot) -> None:
-        self.bot = bot
-
-    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
-        return require_trainer(interaction)
 
     @property
     def service(self) -> DatasetService:

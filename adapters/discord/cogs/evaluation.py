@@ -7,13 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
 from adapters.discord import autocomplete, formatting
 from adapters.discord.attachments import TEST_EXTENSIONS, check_file, download
 from adapters.discord.chunking import fit
 from adapters.discord.i18n import lang_of, t
-from adapters.discord.permissions import require_trainer
+from adapters.discord.permissions import TrainerCog
 from adapters.discord.progress import LatestEditor
 from adapters.discord.replies import PLACEHOLDER, defer, fill_original
 from domain.errors import InvalidInput
@@ -21,19 +20,13 @@ from domain.models import TestCase
 from domain.testcases import TestSetLimits, parse_test_cases
 
 if TYPE_CHECKING:
-    from adapters.discord.bot import TrainerBot
+    pass
 
 INLINE_NAME = "inline.json"
 
 
-class EvaluationCog(commands.Cog):
+class EvaluationCog(TrainerCog):
     limits = TestSetLimits()
-
-    def __init__(self, bot: TrainerBot) -> None:
-        self.bot = bot
-
-    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
-        return require_trainer(interaction)
 
     async def parse(self, name: str, data: bytes) -> list[TestCase]:
         limits = self.limits

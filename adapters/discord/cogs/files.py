@@ -12,28 +12,21 @@ from typing import TYPE_CHECKING, Any
 import discord
 import structlog
 from discord import app_commands
-from discord.ext import commands
 
 from adapters.discord import autocomplete
 from adapters.discord.attachments import size_text
 from adapters.discord.i18n import lang_of, t
-from adapters.discord.permissions import require_trainer
+from adapters.discord.permissions import TrainerCog
 from adapters.discord.replies import quick, send
 from domain.errors import LimitExceeded
 
 if TYPE_CHECKING:
-    from adapters.discord.bot import TrainerBot
+    pass
 
 log = structlog.get_logger()
 
 
-class FilesCog(commands.Cog):
-    def __init__(self, bot: TrainerBot) -> None:
-        self.bot = bot
-
-    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
-        return require_trainer(interaction)
-
+class FilesCog(TrainerCog):
     async def _read(self, name: str) -> bytes:
         data = await self.bot.services.artifacts.read(name)
         limit = self.bot.config.max_upload_bytes

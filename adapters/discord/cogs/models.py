@@ -6,31 +6,24 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
 from adapters.discord import autocomplete, formatting
 from adapters.discord.chunking import fit
 from adapters.discord.i18n import lang_of, t
-from adapters.discord.permissions import require_trainer
+from adapters.discord.permissions import TrainerCog
 from adapters.discord.replies import quick, send
 
 if TYPE_CHECKING:
-    from adapters.discord.bot import TrainerBot
+    pass
 
 
-class ModelCog(commands.Cog):
+class ModelCog(TrainerCog):
     model = app_commands.Group(
         name="model",
         description="Choose the model version that answers",
         guild_only=True,
         extras={"trainer": True},
     )
-
-    def __init__(self, bot: TrainerBot) -> None:
-        self.bot = bot
-
-    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
-        return require_trainer(interaction)
 
     @model.command(name="list", description="List the model versions")
     async def list_(self, interaction: discord.Interaction[Any]) -> None:

@@ -6,33 +6,26 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
 from adapters.discord import autocomplete, formatting
 from adapters.discord.i18n import lang_of, t
-from adapters.discord.permissions import require_trainer
+from adapters.discord.permissions import TrainerCog
 from adapters.discord.replies import Deadline, quick, send
 from domain.errors import InvalidInput
 from domain.models import JobStatus, TrainingJob
 from domain.services.training import TrainingService
 
 if TYPE_CHECKING:
-    from adapters.discord.bot import TrainerBot
+    pass
 
 
-class TrainingCog(commands.Cog):
+class TrainingCog(TrainerCog):
     train = app_commands.Group(
         name="train",
         description="Train the bot on a dataset",
         guild_only=True,
         extras={"trainer": True},
     )
-
-    def __init__(self, bot: TrainerBot) -> None:
-        self.bot = bot
-
-    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
-        return require_trainer(interaction)
 
     @property
     def service(self) -> TrainingService:
