@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import itertools
 import re
 import time
@@ -12,6 +11,17 @@ from typing import Any
 
 from .ids import iso_now
 from .models import EPHEMERAL, LOADING, Member, StoredAttachment, UploadFile, User
+
+
+def json_copy(value: Any) -> Any:
+    """A deep copy of JSON-shaped data (dicts, lists, scalars), several times faster than
+    `copy.deepcopy`, which the emulator would otherwise spend most of a burst in."""
+    if isinstance(value, dict):
+        return {key: json_copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [json_copy(item) for item in value]
+    return value
+
 
 USER_MENTION = re.compile(r"<@!?(\d+)>")
 ROLE_MENTION = re.compile(r"<@&(\d+)>")
@@ -96,8 +106,8 @@ class StoredMessage:
             Revision(
                 at=time.monotonic(),
                 content=self.content,
-                embeds=tuple(copy.deepcopy(self.embeds)),
-                components=tuple(copy.deepcopy(self.components)),
+                embeds=tuple(json_copy(self.embeds)),
+                components=tuple(json_copy(self.components)),
                 attachment_names=tuple(a.filename for a in self.attachments),
                 flags=self.flags,
             )
@@ -118,8 +128,8 @@ class StoredMessage:
             "mentions": [u.payload() for u in self.mentions],
             "mention_roles": [str(r) for r in self.mention_roles],
             "attachments": [a.payload() for a in self.attachments],
-            "embeds": copy.deepcopy(self.embeds),
-            "components": copy.deepcopy(self.components),
+            "embeds": json_copy(self.embeds),
+            "components": json_copy(self.components),
             "reactions": [
                 _reaction_payload(e, users, viewer_id)
                 for e, users in self.reactions.items()
@@ -138,7 +148,7 @@ class StoredMessage:
         if self.application_id is not None:
             data["application_id"] = str(self.application_id)
         if self.interaction_metadata is not None:
-            data["interaction_metadata"] = copy.deepcopy(self.interaction_metadata)
+            data["interaction_metadata"] = json_copy(self.interaction_metadata)
         if self.message_reference is not None:
             data["message_reference"] = dict(self.message_reference)
             ref = self.referenced
@@ -187,9 +197,9 @@ def apply_body(
     if "content" in body:
         message.content = body["content"] or ""
     if "embeds" in body:
-        message.embeds = copy.deepcopy(body["embeds"] or [])
+        message.embeds = json_copy(body["embeds"] or [])
     if "components" in body:
-        message.components = copy.deepcopy(body["components"] or [])
+        message.components = json_copy(body["components"] or [])
     if body.get("flags") is not None:
         kept = message.flags & ~allowed_flags
         message.flags = kept | (int(body["flags"]) & allowed_flags)

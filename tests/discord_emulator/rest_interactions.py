@@ -168,7 +168,7 @@ def _callback_answer(state: EmulatorState, record: InteractionRecord, kind: int)
 def _webhook_record(request: web.Request) -> tuple[EmulatorState, InteractionRecord]:
     state = request.app[CORE].state
     token = request.match_info["webhook_token"]
-    record = next((r for r in state.interactions.values() if r.token == token), None)
+    record = state.interactions_by_token.get(token)
     app_ok = request.match_info["webhook_id"] == str(state.application_id)
     if record is None or not app_ok or record.ack_type is None:
         raise not_found(UNKNOWN_WEBHOOK, "Webhook")

@@ -48,7 +48,8 @@ class DiscordEmulator(InteractionTriggers):
     # lifecycle ------------------------------------------------------------------------------
     async def start(self) -> Self:
         app = web.Application(middlewares=[rest_core.middleware], client_max_size=64 * 1024 * 1024)
-        app[rest_core.CORE] = rest_core.Core(self.state, self.limiter, lambda: self.gateway_url)
+        self._core = rest_core.Core(self.state, self.limiter, lambda: self.gateway_url)
+        app[rest_core.CORE] = self._core
         for module in (rest_core, rest_messages, rest_interactions):
             module.add_routes(app.router)
         app.router.add_get("/ws/gateway", self.gateway.handle)
@@ -169,6 +170,11 @@ class DiscordEmulator(InteractionTriggers):
 
     def force_rate_limit(self, route: str, *, count: int = 1, retry_after: float = 0.2) -> None:
         self.limiter.force(route, count=count, retry_after=retry_after)
+
+    def lose_answers(self, route: str, *, count: int = 1) -> None:
+        """The next `count` requests to `route` take effect, but their connection drops
+        before the answer is sent (the bot cannot tell whether they did)."""
+        self._core.lost_answers[route] = count
 
     # the world -------------------------------------------------------------------------------
     def add_user(self, username: str, *, locale: str = "en-US", bot: bool = False) -> User:

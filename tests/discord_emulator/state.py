@@ -99,6 +99,7 @@ class EmulatorState:
     messages: dict[int, list[StoredMessage]] = field(default_factory=dict)
     attachments: dict[int, StoredAttachment] = field(default_factory=dict)
     interactions: dict[int, InteractionRecord] = field(default_factory=dict)
+    interactions_by_token: dict[str, InteractionRecord] = field(default_factory=dict)
     requests: list[RecordedRequest] = field(default_factory=list)
     sink: EventSink = field(default_factory=_NoSink)
     _changed: asyncio.Event = field(default_factory=asyncio.Event)

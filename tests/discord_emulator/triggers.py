@@ -101,6 +101,7 @@ class InteractionTriggers:
             source_message=message,
         )
         self.state.interactions[interaction_id] = record
+        self.state.interactions_by_token[token] = record
         self.gateway.interaction_event(record)
         loop = asyncio.get_running_loop()
         self._timers.append(loop.call_later(self.config.ack_timeout, self._expire, record))
