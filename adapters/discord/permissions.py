@@ -69,6 +69,13 @@ class Cooldowns:
         self._clock = clock
         self._last: dict[int, float] = {}
 
+    def remaining(self, user_id: int) -> float:
+        """Seconds the user must still wait (0: free), without counting an action."""
+        last = self._last.get(user_id)
+        if self.seconds <= 0 or last is None:
+            return 0.0
+        return max(0.0, self.seconds - (self._clock() - last))
+
     def hit(self, user_id: int) -> float:
         """0 and the action is counted, or how many seconds the user must still wait."""
         if self.seconds <= 0:
@@ -93,6 +100,7 @@ def cooldown(kind: str) -> Callable[[T], T]:
             raise OnCooldown(retry_after)
         return True
 
+    predicate.cooldown_kind = kind  # type: ignore[attr-defined]  # read by early acknowledgement
     return app_commands.check(predicate)
 
 

@@ -137,7 +137,7 @@ class ChatService:
 
     async def answer(self, question: Question) -> Prediction:
         """Answer in the question's conversation and store the prediction."""
-        prompt = self._check(question.text)
+        prompt = self.validate(question.text)
         started = perf_counter()
         turn = await self._prepare(prompt, question.place.conversation_id)
         completion = await self._llm.complete(
@@ -148,12 +148,12 @@ class ChatService:
 
     def stream(self, question: Question) -> AnswerStream:
         """Answer piece by piece; see :class:`AnswerStream` for what is stored when."""
-        prompt = self._check(question.text)
+        prompt = self.validate(question.text)
         return AnswerStream(lambda stream: self._stream_pieces(question, prompt, stream))
 
     async def answer_once(self, prompt: str, *, version: ModelVersion) -> tuple[str, Usage]:
         """One answer from ``version`` without history; nothing is stored."""
-        text = self._check(prompt)
+        text = self.validate(prompt)
         demonstrations = await self._demonstrations(version, text)
         messages = build_messages(
             system_prompt=self._policy.system_prompt,
@@ -207,7 +207,8 @@ class ChatService:
         latency_ms = (perf_counter() - started) * 1000
         stream.prediction = await self._store(question, turn, "".join(parts), usage, latency_ms)
 
-    def _check(self, text: str) -> str:
+    def validate(self, text: str) -> str:
+        """The question as it will be asked; raises ``InvalidInput``/``LimitExceeded``."""
         prompt = text.strip()
         if not prompt:
             raise InvalidInput("Ask something first: the message is empty.")
