@@ -1,9 +1,12 @@
 """The Discord edge under a burst: N ``/ask`` interactions arriving together.
 
-Run: ``.venv/bin/python -m bench.bench_discord [--burst 200] [--rounds 3] [--storage sqlite]``
+Run: ``.venv/bin/python -m bench.bench_discord [--burst 200] [--rounds 3] [--storage sqlite]
+[--variants early,discordpy,floor]``
 
 The real ``TrainerBot`` with the real domain services (chat on an instant LLM
-stand-in, SQLite storage by default) against the local Discord emulator. The
+stand-in, SQLite storage by default) against the local Discord emulator; once with
+``/ask`` acknowledged from the gateway frame (``early``, the default), once through
+discord.py (``discordpy``), and discord.py alone as the floor, in the same run. The
 emulator runs in a child process with its own event loop, so the bot's loop carries
 only the bot, as in production. Measured by the emulator, per interaction:
 
@@ -11,13 +14,15 @@ only the bot, as in production. Measured by the emulator, per interaction:
 - follow-up latency: dispatched → the answer's final state (text and buttons) stored.
 
 Measured in the bot's process: the longest event-loop stall during the burst (a
-5 ms ticker's worst lateness). One warm-up burst runs first and is not reported.
+5 ms ticker's worst lateness). In the emulator's: its own CPU until every interaction
+was acknowledged. One warm-up burst runs first and is not reported.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import multiprocessing
 import os
 import statistics
@@ -72,36 +77,58 @@ async def _serve(conn: Connection, users: int) -> None:
             if order["op"] == "stop":
                 return
             await emulator.wait_for(lambda: emulator.guild_commands(guild), 10)
-            handles = [
-                emulator.invoke_command(
-                    "ask",
-                    {"prompt": f"question number {i}: how do I import a dataset?"},
-                    user=members[i % len(members)],
-                    channel=channel,
-                )
-                for i in range(order["n"])
-            ]
+            conn.send(await _burst(emulator, members, channel, order["n"]))
 
-            def final_at(handle: Any) -> float | None:
-                original = handle.record.original
-                if original is None:
-                    return None
-                for revision in original.history:
-                    if revision.components:
-                        return float(revision.at - handle.record.created)
-                return None
 
-            def settled(handles: list[Any] = handles) -> bool:
-                return all(final_at(h) is not None or h.record.expired for h in handles)
+async def _burst(emulator: Any, members: list[Any], channel: Any, n: int) -> dict[str, Any]:
+    """Dispatch ``n`` /ask at once; wait until every one is acknowledged and answered."""
+    # The emulator stands in for Discord's servers: keep its own garbage (every record
+    # of earlier rounds) out of the measurement.
+    gc.collect()
+    gc.freeze()
+    cpu = time.process_time()
+    handles = [
+        emulator.invoke_command(
+            "ask",
+            {"prompt": f"question number {i}: how do I import a dataset?"},
+            user=members[i % len(members)],
+            channel=channel,
+        )
+        for i in range(n)
+    ]
+    dispatched = time.monotonic() - handles[0].record.created
+    await emulator.wait_for(lambda: all(h.record.ack_type for h in handles), 60)
+    ack_cpu = time.process_time() - cpu
+    finals: dict[int, float] = {}
+    pending = list(handles)
 
-            await emulator.wait_for(settled, 120)
-            conn.send(
-                {
-                    "ack": [h.record.ack_latency for h in handles if h.record.ack_latency],
-                    "followup": [f for h in handles if (f := final_at(h)) is not None],
-                    "expired": sum(1 for h in handles if h.record.expired),
-                }
-            )
+    def settled() -> bool:
+        nonlocal pending
+        for handle in pending:
+            if (at := _final_at(handle)) is not None:
+                finals[handle.record.id] = at
+        pending = [h for h in pending if h.record.id not in finals and not h.record.expired]
+        return not pending
+
+    await emulator.wait_for(settled, 120)
+    return {
+        "ack": [h.record.ack_latency for h in handles if h.record.ack_latency],
+        "followup": list(finals.values()),
+        "expired": sum(1 for h in handles if h.record.expired),
+        "dispatched": dispatched,
+        "emulator_ack_cpu": ack_cpu,
+    }
+
+
+def _final_at(handle: Any) -> float | None:
+    """When the answer got its final state (text and buttons), from the interaction's start."""
+    original = handle.record.original
+    if original is None:
+        return None
+    for revision in original.history:
+        if revision.components:
+            return float(revision.at - handle.record.created)
+    return None
 
 
 def _emulator_process(conn: Connection, users: int) -> None:
@@ -178,7 +205,9 @@ def _row(name: str, result: dict[str, Any], lag: float, cpu: float) -> str:
     return (
         f"| {name} | {len(ack)} | {statistics.median(ack):.0f} | {_percentile(ack, 0.99):.0f} "
         f"| {max(ack):.0f} | {statistics.median(follow):.0f} | {_percentile(follow, 0.99):.0f} "
-        f"| {lag * 1000:.0f} | {cpu * 1000 / max(1, len(ack)):.1f} | {result['expired']} |"
+        f"| {lag * 1000:.0f} | {cpu * 1000 / max(1, len(ack)):.1f} | {result['expired']} "
+        f"| {result['dispatched'] * 1000:.0f} "
+        f"| {result['emulator_ack_cpu'] * 1000 / max(1, len(ack)):.2f} |"
     )
 
 
@@ -218,11 +247,20 @@ def _baseline_bot(config: DiscordConfig) -> Any:
     )
 
 
-async def run(burst: int, rounds: int, storage_kind: str, baseline: bool = False) -> None:
+VARIANTS = {
+    "early": "TrainerBot, /ask acknowledged from the gateway frame (the default)",
+    "discordpy": "TrainerBot, /ask acknowledged by discord.py (early_ack=false)",
+    "floor": "discord.py alone: defer, then edit (no services)",
+}
+
+
+async def run_variant(variant: str, burst: int, rounds: int, storage_kind: str) -> list[float]:
+    """One bot against a fresh emulator; prints a table, returns each round's ack p99 (ms)."""
     context = multiprocessing.get_context("spawn")
     ours, theirs = context.Pipe()
     child = context.Process(target=_emulator_process, args=(theirs, burst), daemon=True)
     child.start()
+    p99s: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         info = await asyncio.to_thread(ours.recv)
@@ -235,19 +273,21 @@ async def run(burst: int, rounds: int, storage_kind: str, baseline: bool = False
             api_base=info["api_base"],
             gateway_url=info["gateway_url"],
             guild_ready_timeout=0.05,
+            early_ack=variant == "early",
         )
-        bot = _baseline_bot(config) if baseline else TrainerBot(services=services, config=config)
+        floor = variant == "floor"
+        bot = _baseline_bot(config) if floor else TrainerBot(services=services, config=config)
         runner = asyncio.create_task(bot.start(config.token))
         await asyncio.wait_for(bot.wait_until_ready(), 20)
-        if not baseline:
+        if not floor:
             await freeze_startup_objects()  # as run_discord does
-        what = "discord.py alone (floor)" if baseline else f"TrainerBot, storage: {storage_kind}"
-        print(f"{burst} /ask interactions at once; {what}; emulator in a child process")
+        print(f"\n{burst} /ask at once — {VARIANTS[variant]}; storage: {storage_kind}\n")
         print(
             "| round | acked | ack p50 ms | ack p99 ms | ack max ms | follow-up p50 ms "
-            "| follow-up p99 ms | max loop block ms | bot CPU ms / interaction | expired |"
+            "| follow-up p99 ms | max loop block ms | bot CPU ms / interaction | expired "
+            "| emulator dispatch ms | emulator CPU ms / interaction until acked |"
         )
-        print("|---|---|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for number in range(rounds + 1):
             size = WARM_UP if number == 0 else burst
             lag = LoopLag()
@@ -258,6 +298,7 @@ async def run(burst: int, rounds: int, storage_kind: str, baseline: bool = False
             worst = await lag.stop()
             if number:
                 print(_row(str(number), result, worst, cpu), flush=True)
+                p99s.append(_percentile([x * 1000 for x in result["ack"]], 0.99))
         ours.send({"op": "stop"})
         await bot.close()
         with suppress(Exception):
@@ -266,6 +307,18 @@ async def run(burst: int, rounds: int, storage_kind: str, baseline: bool = False
         if storage is not None:
             await storage.aclose()
     child.join(10)
+    return p99s
+
+
+async def run(burst: int, rounds: int, storage_kind: str, variants: list[str]) -> None:
+    p99s = {v: await run_variant(v, burst, rounds, storage_kind) for v in variants}
+    print("\n| variant | ack p99 ms, median of rounds | ratio to discord.py's acknowledgement |")
+    print("|---|---|---|")
+    reference = statistics.median(p99s["discordpy"]) if "discordpy" in p99s else None
+    for variant, values in p99s.items():
+        median = statistics.median(values)
+        ratio = f"{median / reference:.2f}" if reference else "—"
+        print(f"| {variant} | {median:.0f} | {ratio} |")
 
 
 def main() -> None:
@@ -274,14 +327,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--storage", choices=("sqlite", "memory"), default="sqlite")
     parser.add_argument(
-        "--baseline", action="store_true", help="discord.py alone, for the floor it sets"
+        "--variants",
+        default="early,discordpy,floor",
+        help="comma-separated, run one after the other: " + ", ".join(VARIANTS),
     )
     args = parser.parse_args()
     from app.logging import configure_logging
 
     with open(os.devnull, "w") as sink:  # the bot logs as in production (JSON at INFO)
         configure_logging(level="INFO", fmt="json", stream=sink)
-        asyncio.run(run(args.burst, args.rounds, args.storage, args.baseline))
+        variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+        unknown = set(variants) - set(VARIANTS)
+        if unknown:
+            parser.error(f"unknown variants: {', '.join(sorted(unknown))}")
+        asyncio.run(run(args.burst, args.rounds, args.storage, variants))
 
 
 if __name__ == "__main__":
