@@ -132,7 +132,8 @@ async def serve_discord(settings: Settings) -> int:
 
 
 def _voice_cog(settings: Settings, tts: TextToSpeech) -> CogFactory:
-    from adapters.discord.voice import VoiceCog, VoiceConfig
+    from adapters.discord.voice import SpeechFile, VoiceCog, VoiceConfig
+    from adapters.speech_piper import to_ogg_opus_bytes
 
     v = settings.voice
     config = VoiceConfig(
@@ -141,4 +142,6 @@ def _voice_cog(settings: Settings, tts: TextToSpeech) -> CogFactory:
         max_say_chars=v.max_say_chars,
         bitrate=v.bitrate_kbps,
     )
-    return lambda bot: VoiceCog(bot, tts, config=config)
+    # OGG/Opus, like the voice messages Discord clients record: a tenth of a WAV's size
+    speech_file = SpeechFile(encode=to_ogg_opus_bytes, filename="speech.ogg")
+    return lambda bot: VoiceCog(bot, tts, speech_file=speech_file, config=config)

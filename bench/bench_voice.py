@@ -45,8 +45,8 @@ import discord
 import structlog
 
 from adapters.discord import BotServices, DiscordConfig, TrainerBot
-from adapters.discord.voice import Utterance, VoiceCog, VoiceConfig
-from adapters.speech_piper import PiperTextToSpeech, packaged_voice
+from adapters.discord.voice import SpeechFile, Utterance, VoiceCog, VoiceConfig
+from adapters.speech_piper import PiperTextToSpeech, packaged_voice, to_wav_bytes
 from domain.models import ChatMessage, CompletionChunk, GenerationOptions
 from domain.services.chat import ChatPolicy, ChatService
 from domain.services.datasets import DatasetService
@@ -188,7 +188,14 @@ async def run(
                     bot = TrainerBot(
                         services=services,
                         config=config,
-                        extra_cogs=[lambda b: VoiceCog(b, tts, config=VoiceConfig())],
+                        extra_cogs=[
+                            lambda b: VoiceCog(
+                                b,
+                                tts,
+                                speech_file=SpeechFile(to_wav_bytes, "speech.wav"),
+                                config=VoiceConfig(),
+                            )
+                        ],
                     )
                     runner = asyncio.create_task(bot.start(emulator.token))
                     await asyncio.wait_for(bot.wait_until_ready(), 15)

@@ -19,8 +19,7 @@ from discord.ext import commands
 from adapters.discord.i18n import lang_of, t
 from adapters.discord.permissions import cooldown
 from adapters.discord.replies import defer, fill_original, send
-from adapters.discord.voice.audio_file import to_wav
-from adapters.discord.voice.config import VoiceConfig
+from adapters.discord.voice.config import SpeechFile, VoiceConfig
 from adapters.discord.voice.speaker import Speaker, Utterance
 from domain.errors import DomainError
 from domain.ports import TextToSpeech
@@ -37,10 +36,16 @@ class VoiceUnavailable(DomainError):
 
 class VoiceCog(commands.Cog):
     def __init__(
-        self, bot: TrainerBot, tts: TextToSpeech, *, config: VoiceConfig | None = None
+        self,
+        bot: TrainerBot,
+        tts: TextToSpeech,
+        *,
+        speech_file: SpeechFile,
+        config: VoiceConfig | None = None,
     ) -> None:
         self.bot = bot
         self.tts = tts
+        self.speech_file = speech_file
         self.config = config or VoiceConfig()
         self.speakers: dict[int, Speaker] = {}
 
@@ -178,8 +183,8 @@ class VoiceCog(commands.Cog):
             return
         await defer(interaction, ephemeral=False)
         speeches = [speech async for speech in self.tts.synthesize(text)]
-        data = await asyncio.to_thread(to_wav, speeches)
-        file = discord.File(io.BytesIO(data), filename="speech.wav")
+        data = await asyncio.to_thread(self.speech_file.encode, speeches)
+        file = discord.File(io.BytesIO(data), filename=self.speech_file.filename)
         await fill_original(interaction, content=t(lang, "voice.audio_file"), attachments=[file])
 
     # ----------------------------------------------------------------- events

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+from domain.models import Speech
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechFile:
+    """How ``/say`` turns speech into an attachment when the bot is in no voice channel:
+    ``encode`` (CPU work, run in a thread) and the file name (its extension tells
+    Discord's clients how to play it)."""
+
+    encode: Callable[[Sequence[Speech]], bytes]
+    filename: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from adapters.discord import TrainerBot
-from adapters.discord.voice import VoiceCog, VoiceConfig
-from adapters.speech_piper import PiperTextToSpeech
+from adapters.discord.voice import SpeechFile, VoiceCog, VoiceConfig
+from adapters.speech_piper import PiperTextToSpeech, to_ogg_opus_bytes
 from adapters.speech_whisper import FasterWhisperSpeechToText, assemble_whisper_base
 from domain.models import Audio
 from tests.discord.conftest import BotFactory, Harness
@@ -106,7 +106,10 @@ async def start_voice(
 
     async def start(**voice: Any) -> VoiceHarness:
         config = VoiceConfig(**voice)
-        h = await start_bot(extra_cogs=[lambda bot: VoiceCog(bot, tts, config=config)])
+        speech_file = SpeechFile(encode=to_ogg_opus_bytes, filename="speech.ogg")
+        h = await start_bot(
+            extra_cogs=[lambda bot: VoiceCog(bot, tts, speech_file=speech_file, config=config)]
+        )
         channel = h.emulator.add_voice_channel(h.guild, "Lounge")
         await h.settled(lambda: h.bot.get_channel(channel.id), timeout=5)
         return VoiceHarness(h=h, server=voice_server, voice=channel)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import wave
 from collections.abc import AsyncGenerator
 
 import numpy as np
@@ -16,10 +14,8 @@ from adapters.discord.voice import (
     FrameSource,
     SentenceCutter,
     speakable,
-    to_wav,
 )
-from domain.errors import ModelUnavailable, SpeechError
-from domain.models import Speech
+from domain.errors import ModelUnavailable
 from domain.services.chat import AnswerStream
 
 
@@ -172,25 +168,6 @@ def test_stopping_the_source_ends_it_at_once() -> None:
 def test_a_frame_of_the_wrong_size_is_refused() -> None:
     with pytest.raises(ValueError, match="3840"):
         FrameSource().push([b"\x00" * 100])
-
-
-# ------------------------------------------------------------------- audio file
-
-
-def test_speech_becomes_a_mono_wav_at_the_first_speech_rate() -> None:
-    speeches = [
-        Speech(pcm=tone(300, 0.5, 22_050), sample_rate=22_050, text="a"),
-        Speech(pcm=tone(300, 0.5, 16_000), sample_rate=16_000, text="b"),
-    ]
-
-    with wave.open(io.BytesIO(to_wav(speeches))) as wav:
-        assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (1, 2, 22_050)
-        assert wav.getnframes() == pytest.approx(22_050, abs=10)
-
-
-def test_no_speech_makes_no_file() -> None:
-    with pytest.raises(SpeechError):
-        to_wav([])
 
 
 # ------------------------------------------------------------------- the answer tap

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import io
 import time
-import wave
 from typing import Any
+
+import av
 
 from adapters.speech_whisper import FasterWhisperSpeechToText
 from domain.models import Audio
@@ -20,7 +21,7 @@ def ended(v: VoiceHarness, count: int = 1) -> bool:
     return sum(p.silence_marker for p in v.server.packets) >= count * 5  # 5 per playback
 
 
-async def test_say_outside_a_voice_channel_replies_with_a_wav_file_of_the_speech(
+async def test_say_outside_a_voice_channel_replies_with_an_ogg_opus_file_of_the_speech(
     start_voice: Any, stt: FasterWhisperSpeechToText
 ) -> None:
     v: VoiceHarness = await start_voice()
@@ -28,11 +29,12 @@ async def test_say_outside_a_voice_channel_replies_with_a_wav_file_of_the_speech
     reply = await v.h.reply(v.h.command("say", {"text": "Hello from the speaker."}), timeout=15)
 
     [attachment] = reply.attachments
-    assert attachment.filename.endswith(".wav")
-    with wave.open(io.BytesIO(attachment.data)) as wav:
-        assert wav.getnchannels() == 1 and wav.getframerate() == 22_050
-        assert wav.getnframes() / wav.getframerate() > 0.5
-    heard = await stt.transcribe(Audio(attachment.data, "say.wav", "audio/wav"))
+    assert attachment.filename == "speech.ogg"
+    with av.open(io.BytesIO(attachment.data)) as container:
+        [stream] = container.streams.audio
+        assert stream.codec_context.name == "opus" and stream.channels == 1
+        assert float(container.duration or 0) / av.time_base > 0.5
+    heard = await stt.transcribe(Audio(attachment.data, "speech.ogg", "audio/ogg"))
     assert heard_fraction(heard.text, "Hello from the speaker.") >= 0.6, heard.text
     assert not v.server.packets  # nothing was played
 

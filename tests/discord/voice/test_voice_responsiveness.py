@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from adapters.discord.voice import to_wav
-from adapters.speech_piper import PiperTextToSpeech
+from adapters.speech_piper import PiperTextToSpeech, to_wav_bytes
 from adapters.speech_whisper import FasterWhisperSpeechToText
 from domain.models import Audio
 from tests.discord.voice.conftest import VoiceHarness
@@ -19,7 +18,9 @@ async def test_interactions_are_acknowledged_in_time_while_transcribing_and_spea
 ) -> None:
     v: VoiceHarness = await start_voice()
     v.h.llm.reply = lambda messages: "Fine, thanks."
-    clip = to_wav([s async for s in tts.synthesize("Testing one two three, can you hear me?")])
+    clip = to_wav_bytes(
+        [s async for s in tts.synthesize("Testing one two three, can you hear me?")]
+    )
     await v.join()
     await v.h.reply(v.h.command("say", {"text": STORY}))
     await v.server.wait_for(lambda: len(v.server.audio_packets()) >= 10, timeout=15)
