@@ -17,6 +17,7 @@ import structlog
 
 from app.settings import Settings
 from app.workers import WorkerPool
+from domain.errors import ModelUnavailable
 from domain.models import GenerationOptions, utcnow
 from domain.ports import (
     ArtifactStore,
@@ -118,6 +119,18 @@ async def _build_llm(
     return llm, base_url, local_problem
 
 
+def _lazy_llm(settings: Settings, closers: list[Closer]) -> ChatModel:
+    from app.local_llm import LazyChatModel
+
+    async def build() -> ChatModel:
+        llm, _, local_problem = await _build_llm(settings, closers)
+        if local_problem is not None and await llm.check() is not None:
+            raise ModelUnavailable(local_problem)  # say why the embedded model is not there
+        return llm
+
+    return LazyChatModel(build)
+
+
 def _build_memory(settings: Settings, closers: list[Closer]) -> ExampleMemory:
     from adapters.example_memory import Bm25ExampleMemory
 
@@ -185,13 +198,22 @@ def _build_artifacts(settings: Settings) -> ArtifactStore:
 
 
 async def bootstrap(
-    settings: Settings, overrides: Overrides | None = None, *, recover_jobs: bool = True
+    settings: Settings,
+    overrides: Overrides | None = None,
+    *,
+    recover_jobs: bool = True,
+    lazy_llm: bool = False,
 ) -> Container:
-    """Build the container; on failure, whatever was opened is closed again."""
+    """Build the container; on failure, whatever was opened is closed again.
+
+    ``lazy_llm`` (the CLI's one-shot commands): the language model adapter — and the
+    embedded llama.cpp server behind it — is built on its first use, and the endpoint is
+    not probed at start-up, so commands that never ask the model start at once.
+    """
     o = overrides or Overrides()
     closers: list[Closer] = []
     try:
-        return await _bootstrap(settings, o, closers, recover_jobs=recover_jobs)
+        return await _bootstrap(settings, o, closers, recover_jobs=recover_jobs, lazy_llm=lazy_llm)
     except BaseException:
         for close in reversed(closers):
             try:
@@ -202,7 +224,12 @@ async def bootstrap(
 
 
 async def _bootstrap(
-    settings: Settings, o: Overrides, closers: list[Closer], *, recover_jobs: bool
+    settings: Settings,
+    o: Overrides,
+    closers: list[Closer],
+    *,
+    recover_jobs: bool,
+    lazy_llm: bool,
 ) -> Container:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     clock = o.clock or utcnow
@@ -215,11 +242,13 @@ async def _bootstrap(
         offload = pool
 
     uow = o.uow or await _build_storage(settings, closers)
-    llm, llm_base_url, local_problem = (
-        (o.llm, settings.llm.base_url, None)
-        if o.llm is not None
-        else await _build_llm(settings, closers)
-    )
+    llm: ChatModel
+    if o.llm is not None:
+        llm, llm_base_url, local_problem = o.llm, settings.llm.base_url, None
+    elif lazy_llm:
+        llm, llm_base_url, local_problem = _lazy_llm(settings, closers), None, None
+    else:
+        llm, llm_base_url, local_problem = await _build_llm(settings, closers)
     memory = o.memory or _build_memory(settings, closers)
     artifacts = o.artifacts or _build_artifacts(settings)
     backends = dict(o.backends) if o.backends is not None else _build_backends(settings, closers)
@@ -280,7 +309,7 @@ async def _bootstrap(
     )
 
     await models.ensure_base(settings.llm.model)
-    problem = await llm.check()
+    problem = None if lazy_llm else await llm.check()
     if problem is not None:
         problem = local_problem or problem
         log.warning("llm_unreachable", hint=problem)

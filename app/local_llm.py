@@ -9,7 +9,7 @@ manifest's models with a progress bar. See docs/local-llm.md.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +28,8 @@ from rich.progress import (
 
 from app.settings import Settings
 from domain.errors import DomainError
+from domain.models import ChatMessage, Completion, CompletionChunk, GenerationOptions
+from domain.ports import ChatModel
 
 if TYPE_CHECKING:
     from adapters.model_files import PullProgress
@@ -123,6 +125,57 @@ def _set_url() -> str:
         f"embedded one (TRAINERBOT_LOCAL_LLM__ENABLED=auto, `{INSTALL}`, "
         "`trainerbot models pull`)."
     )
+
+
+class LazyChatModel:
+    """A ``ChatModel`` built on its first use (``bootstrap(lazy_llm=True)``).
+
+    A one-shot CLI command such as ``dataset list`` never asks the model, so it should
+    neither wait for the embedded server to start nor start one. ``build`` runs once;
+    if it fails, the next use tries again.
+    """
+
+    def __init__(self, build: Callable[[], Awaitable[ChatModel]]) -> None:
+        self._build = build
+        self._model: ChatModel | None = None
+        self._lock = asyncio.Lock()
+
+    async def _ready(self) -> ChatModel:
+        async with self._lock:
+            if self._model is None:
+                self._model = await self._build()
+            return self._model
+
+    async def complete(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        model: str,
+        options: GenerationOptions | None = None,
+    ) -> Completion:
+        return await (await self._ready()).complete(messages, model=model, options=options)
+
+    async def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        model: str,
+        options: GenerationOptions | None = None,
+    ) -> AsyncIterator[CompletionChunk]:
+        chunks = (await self._ready()).stream(messages, model=model, options=options)
+        try:
+            async for chunk in chunks:
+                yield chunk
+        finally:
+            closer = getattr(chunks, "aclose", None)
+            if closer is not None:
+                await closer()
+
+    async def check(self) -> str | None:
+        try:
+            return await (await self._ready()).check()
+        except DomainError as error:
+            return error.user_message
 
 
 # --------------------------------------------------------------------------- models pull

@@ -80,7 +80,9 @@ class OneShotRunner:
 
     async def _main(self, settings: Settings, console: Console, work: Work) -> int:
         try:
-            container = await bootstrap(settings, self._overrides, recover_jobs=False)
+            container = await bootstrap(
+                settings, self._overrides, recover_jobs=False, lazy_llm=True
+            )
         except DomainError as error:
             return report_error(console, error)
         actor = terminal_actor()

@@ -119,3 +119,34 @@ async def test_a_configured_endpoint_never_starts_the_embedded_server(
         assert container.llm_problem is not None
     finally:
         await container.aclose()
+
+
+async def test_one_shot_commands_start_the_model_only_when_they_ask_it(
+    settings: Settings, installed: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import app.local_llm
+    from domain.errors import ModelUnavailable
+    from domain.models import ChatMessage, Role
+
+    starts: list[object] = []
+    real_start = app.local_llm.start_local_llm
+
+    async def counting_start(*args: object) -> object:
+        starts.append(args)
+        return await real_start(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(app.local_llm, "start_local_llm", counting_start)
+    settings.local_llm.enabled = "true"  # eagerly, the missing model would fail the start
+    settings.llm.max_retries = 0
+
+    container = await bootstrap(settings, recover_jobs=False, lazy_llm=True)
+    try:
+        assert await container.datasets.all() == []  # a command that never asks the model
+        assert starts == []
+        question = [ChatMessage(role=Role.USER, content="hi")]
+        with pytest.raises(ModelUnavailable, match="models pull"):
+            await container.llm.complete(question, model=settings.llm.model)
+        assert len(starts) == 1
+        assert "models pull" in (await container.llm.check() or "")
+    finally:
+        await container.aclose()
