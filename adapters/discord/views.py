@@ -96,9 +96,10 @@ def answer_view(prediction_id: str, lang: str) -> discord.ui.View:
 
 
 async def open_correction(interaction: discord.Interaction[Any], ref: str) -> None:
-    """Open the correction modal for the answer ``ref`` points at (prefilled)."""
+    """Open the correction modal for the answer ``ref`` points at (prefilled); who may
+    not correct it is refused now, before writing anything."""
     bot: TrainerBot = interaction.client
-    prediction = await bot.services.feedback.resolve(ref)
+    prediction = await bot.services.feedback.correctable(ref, bot.actor(interaction.user))
     modal = CorrectionModal(prediction.id, prediction.answer, lang_of(interaction))
     await interaction.response.send_modal(modal)
 

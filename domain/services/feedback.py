@@ -94,6 +94,14 @@ class FeedbackService:
         log.info("feedback_received", prediction_id=prediction_id, length=len(body))
         return feedback
 
+    async def correctable(self, ref: str, actor: Actor) -> Prediction:
+        """The answer ``ref`` points at, if ``actor`` may correct it — asked before they
+        write a correction (``NotFound``, ``PermissionDenied``)."""
+        async with self._uow() as uow:
+            prediction = await _resolve(uow, ref)
+        _check_may_correct(prediction, actor)
+        return prediction
+
     async def correct(self, ref: str, actor: Actor, corrected_answer: str) -> Correction:
         """Store a better answer and turn it into an example, all or nothing.
 
@@ -104,10 +112,7 @@ class FeedbackService:
         answer = _clean(corrected_answer, what="correction", limit=self._max_correction)
         async with self._uow() as uow:
             prediction = await _resolve(uow, ref)
-            if actor.id != prediction.author.id and not actor.is_trainer:
-                raise PermissionDenied(
-                    "Only the person who asked the question or a trainer can correct this answer."
-                )
+            _check_may_correct(prediction, actor)
             if " ".join(answer.split()) == " ".join(prediction.answer.split()):
                 raise InvalidInput(
                     "The correction is the same as the original answer: write the better answer."
@@ -151,6 +156,13 @@ class FeedbackService:
             by_trainer=actor.is_trainer and actor.id != prediction.author.id,
         )
         return correction
+
+
+def _check_may_correct(prediction: Prediction, actor: Actor) -> None:
+    if actor.id != prediction.author.id and not actor.is_trainer:
+        raise PermissionDenied(
+            "Only the person who asked the question or a trainer can correct this answer."
+        )
 
 
 async def _resolve(uow: UnitOfWork, ref: str) -> Prediction:

@@ -79,6 +79,19 @@ async def test_only_the_asker_or_a_trainer_may_correct(h: Harness) -> None:
     assert [e.answer for e in corrections(h)] == ["4"]
 
 
+async def test_a_stranger_is_refused_before_the_modal_opens(h: Harness) -> None:
+    answer = await asked(h)
+    [prediction] = h.predictions()
+    stranger = h.emulator.add_member(h.guild, "stranger")
+    menu = h.emulator.invoke_message_command("Correct this answer", answer, user=stranger)
+    refused = await h.reply(menu)
+    assert refused.ephemeral and "Only the person who asked" in refused.content
+    assert menu.record.modal is None
+    click = h.emulator.invoke_component(answer, f"tb:correct:{prediction.id}", user=stranger)
+    assert "Only the person who asked" in (await h.reply(click)).content
+    assert click.record.modal is None
+
+
 async def test_correcting_an_unknown_message_says_so(h: Harness) -> None:
     refused = await h.reply(h.command("correct", {"message": "12345", "correction": "x"}))
     assert refused.ephemeral and "can't find that answer" in refused.content

@@ -199,6 +199,17 @@ async def test_someone_else_cannot_correct_and_nothing_is_stored(
     assert nothing_corrected(db)
 
 
+async def test_who_may_correct_is_known_before_a_correction_is_written(
+    feedback: FeedbackService, answered: Prediction, member: Actor, db: FakeDatabase
+) -> None:
+    assert (await feedback.correctable(answered.id, member)).id == answered.id
+    with pytest.raises(PermissionDenied, match="person who asked the question or a trainer"):
+        await feedback.correctable(answered.id, OUTSIDER)
+    with pytest.raises(NotFound):
+        await feedback.correctable("no-such-answer", member)
+    assert nothing_corrected(db)
+
+
 async def test_an_empty_or_unchanged_correction_is_refused(
     feedback: FeedbackService, answered: Prediction, member: Actor, db: FakeDatabase
 ) -> None:
