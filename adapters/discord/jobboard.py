@@ -45,12 +45,11 @@ class JobBoard:
         render: Render,
         announce: Announce,
     ) -> None:
-        """Follow ``job`` in the message showing ``shown``; states seen before count too."""
+        """Follow ``job`` in the message showing ``shown``: the newest state seen so far
+        (``job`` itself when none was) is applied at once."""
         editor = LatestEditor(edit, interval=self._interval, shown=shown)
         self._entries[job.id] = _Entry(editor, render, announce)
-        latest = self._latest.get(job.id)
-        if latest is not None:
-            self._apply(latest)
+        self._apply(self._latest.get(job.id, job))
 
     async def on_change(self, job: TrainingJob) -> None:
         """The service's listener: cheap, never blocks the job on Discord."""

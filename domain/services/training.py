@@ -10,6 +10,7 @@ served. Every persisted change is passed to the listeners given to :meth:`watch`
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
@@ -29,6 +30,7 @@ log = structlog.get_logger()
 JobListener = Callable[[TrainingJob], Awaitable[None]]
 
 SELECTED_DATASET = "selected_dataset"
+REPORT_KEY = "job_report:"  # + job id: where a front end shows the job (JSON object)
 NOT_RESUMABLE = (
     "The bot restarted while this job was running and its backend cannot resume it; start it again."
 )
@@ -98,6 +100,41 @@ class TrainingService:
     async def all(self, limit: int = 20) -> list[TrainingJob]:
         async with self._uow() as uow:
             return await uow.jobs.all(limit=limit)
+
+    # ----------------------------------------------------------------- reports
+
+    async def remember_report(self, job_id: str, where: Mapping[str, str]) -> None:
+        """Remember where a front end shows this job (a chat message, say), so that after
+        a restart it can go on showing it. Opaque here: string keys and values."""
+        value = json.dumps(dict(where), sort_keys=True)
+        async with self._uow() as uow:
+            await uow.state.set(REPORT_KEY + job_id, value)
+            await uow.commit()
+
+    async def forget_report(self, job_id: str) -> None:
+        """The front end is done with the job (it announced the end)."""
+        async with self._uow() as uow:
+            await uow.state.set(REPORT_KEY + job_id, None)
+            await uow.commit()
+
+    async def reports(self, *, limit: int = 50) -> list[tuple[TrainingJob, dict[str, str]]]:
+        """The newest ``limit`` jobs that still have a remembered report, oldest first —
+        unfinished ones, and finished ones whose end was never announced."""
+        found: list[tuple[TrainingJob, dict[str, str]]] = []
+        async with self._uow() as uow:
+            for job in await uow.jobs.all(limit=limit):
+                raw = await uow.state.get(REPORT_KEY + job.id)
+                if raw is None:
+                    continue
+                try:
+                    where = json.loads(raw)
+                except ValueError:
+                    log.warning("job_report_unreadable", job_id=job.id)
+                    continue
+                if isinstance(where, dict):
+                    found.append((job, {str(k): str(v) for k, v in where.items()}))
+        found.reverse()
+        return found
 
     async def wait(self, job_id: str) -> TrainingJob:
         """The job once it has finished (or as stored, if this process does not run it)."""

@@ -6,6 +6,7 @@ import asyncio
 
 from domain.models import JobStatus
 from tests.discord.conftest import BASE_MODEL, Harness
+from tests.discord_emulator import StoredMessage
 
 
 async def with_dataset(h: Harness, name: str = "faq", select: bool = True) -> None:
@@ -13,6 +14,18 @@ async def with_dataset(h: Harness, name: str = "faq", select: bool = True) -> No
     await h.reply(h.command("dataset add", {"name": name, "prompt": "Hi?", "answer": "Hello!"}))
     if select:
         await h.reply(h.command("dataset select", {"name": name}))
+
+
+def announces(message: StoredMessage, job_id: str) -> bool:
+    """A message mentioning someone about the job (not its status message)."""
+    return job_id[:8] in message.content and "<@" in message.content
+
+
+async def no_reports(h: Harness) -> None:
+    """Wait until no job's status message is remembered any more."""
+    async with asyncio.timeout(5):
+        while await h.services.training.reports():  # noqa: ASYNC110  # storage, not an event
+            await asyncio.sleep(0.01)
 
 
 def step(gate: asyncio.Event) -> None:
@@ -86,3 +99,50 @@ async def test_training_without_a_selected_dataset_is_refused_clearly(h: Harness
     refused = await h.reply(h.command("train start"))
     assert refused.ephemeral and "No dataset is selected" in refused.content
     assert h.db.committed.jobs == {}
+
+
+async def test_after_a_restart_the_status_message_goes_on_and_the_end_is_announced(
+    h: Harness,
+) -> None:
+    await with_dataset(h)
+    gate = h.backend.gate = asyncio.Event()
+    status = await h.reply(h.command("train start"))
+    await h.settled(lambda: "running" in status.content)
+    [job] = h.db.committed.jobs.values()
+
+    await h.restart()  # the job goes on in the service; the new bot must find the message
+    step(gate)
+    await h.settled(lambda: "25%" in status.content)
+    gate.set()
+    await h.settled(lambda: "✅" in status.content)
+    [ended] = await h.settled(
+        lambda: [m for m in h.emulator.bot_messages(h.general) if announces(m, job.id)]
+    )
+    assert f"<@{h.trainer.id}>" in ended.content and h.trainer.user in ended.notified
+    await no_reports(h)  # announced once, then forgotten
+
+
+async def test_an_end_missed_while_the_bot_was_down_is_announced_when_it_is_back(
+    h: Harness,
+) -> None:
+    await with_dataset(h)
+    gate = h.backend.gate = asyncio.Event()
+    status = await h.reply(h.command("train start", locale="ru"))
+    await h.settled(lambda: "running" in status.content or "идёт" in status.content)
+    [job] = h.db.committed.jobs.values()
+    await h.bot.close()
+    gate.set()
+    finished = await h.services.training.wait(job.id)
+    assert finished.status is JobStatus.SUCCEEDED
+    assert "✅" not in status.content  # nobody was there to show it
+
+    h.bot = await h.relaunch()
+    await h.settled(lambda: "✅" in status.content)
+    [ended] = await h.settled(
+        lambda: [m for m in h.emulator.bot_messages(h.general) if announces(m, job.id)]
+    )
+    assert h.trainer.user in ended.notified
+    await no_reports(h)
+    await h.restart()  # and never again
+    await asyncio.sleep(0.2)
+    assert len([m for m in h.emulator.bot_messages(h.general) if announces(m, job.id)]) == 1

@@ -668,3 +668,33 @@ async def test_after_a_restart_without_the_backend_no_job_is_left_unfinished(
     async with db.unit_of_work() as uow:
         assert await uow.jobs.unfinished() == []
     await service.aclose()
+
+
+async def test_a_remembered_report_lasts_until_it_is_forgotten(
+    training: TrainingService, db: FakeDatabase, trainer: Actor
+) -> None:
+    first = await training.start(trainer)
+    second = await training.start(trainer)
+    await training.remember_report(first.id, {"channel_id": "1", "message_id": "2"})
+    await training.remember_report(second.id, {"channel_id": "3", "message_id": "4"})
+    await finished(training, second.id)
+
+    reports = await training.reports()
+    assert [(job.id, where) for job, where in reports] == [
+        (first.id, {"channel_id": "1", "message_id": "2"}),  # oldest first
+        (second.id, {"channel_id": "3", "message_id": "4"}),
+    ]
+    assert reports[1][0].status is JobStatus.SUCCEEDED  # an end still to announce
+    await training.forget_report(first.id)
+    assert [job.id for job, _ in await training.reports()] == [second.id]
+
+
+async def test_an_unreadable_report_is_skipped(
+    training: TrainingService, db: FakeDatabase, trainer: Actor
+) -> None:
+    job = await training.start(trainer)
+    uow = db.unit_of_work()
+    async with uow:
+        await uow.state.set(f"job_report:{job.id}", "not json")
+        await uow.commit()
+    assert await training.reports() == []

@@ -1,11 +1,17 @@
-"""``/train start|status|cancel|list`` (trainers). Progress edits one status message."""
+"""``/train start|status|cancel|list`` (trainers). Progress edits one status message.
+
+Where that message is, is remembered with the job (``TrainingService.remember_report``):
+after a restart the bot goes on editing it, and announces an end it missed.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 import discord
+import structlog
 from discord import app_commands
+from discord.ext import commands
 
 from adapters.discord import autocomplete, formatting
 from adapters.discord.i18n import lang_of, t
@@ -16,7 +22,9 @@ from domain.models import JobStatus, TrainingJob
 from domain.services.training import TrainingService
 
 if TYPE_CHECKING:
-    pass
+    from adapters.discord.bot import TrainerBot
+
+log = structlog.get_logger()
 
 
 class TrainingCog(TrainerCog):
@@ -26,6 +34,10 @@ class TrainingCog(TrainerCog):
         guild_only=True,
         extras={"trainer": True},
     )
+
+    def __init__(self, bot: TrainerBot) -> None:
+        super().__init__(bot)
+        self._reports_resumed = False
 
     @property
     def service(self) -> TrainingService:
@@ -52,6 +64,14 @@ class TrainingCog(TrainerCog):
         lang = lang_of(interaction)
         shown = formatting.job(lang, job)
         message = await send(interaction, shown, ephemeral=False)
+        if message is not None and interaction.channel_id is not None:
+            where = {
+                "channel_id": str(interaction.channel_id),
+                "message_id": str(message.id),
+                "user_id": str(interaction.user.id),
+                "lang": lang,
+            }
+            await self.service.remember_report(job.id, where)  # before it can end and forget
         self.follow(interaction, job, message, shown, lang)
 
     def follow(
@@ -64,28 +84,75 @@ class TrainingCog(TrainerCog):
     ) -> None:
         """Edit the status message as the job moves; mention the starter at the end."""
         deadline = Deadline()
-        channel = interaction.channel
-        starter = interaction.user
+        channel_id = interaction.channel_id
+        starter_id = interaction.user.id
 
         async def edit(content: str) -> None:
-            if deadline.token_valid or message is None:
+            if deadline.token_valid or message is None or channel_id is None:
                 await interaction.edit_original_response(content=content)
-            elif (partial := getattr(channel, "get_partial_message", None)) is not None:
-                await partial(message.id).edit(content=content)  # token expired: as the bot
+            else:  # the interaction's token has expired: edit as the bot
+                await self._message(channel_id, message.id).edit(content=content)
 
         async def announce(finished: TrainingJob) -> None:
-            key = "job.done" if finished.status is JobStatus.SUCCEEDED else "job.ended"
-            status = t(lang, f"job.status.{finished.status.value}")
-            text = t(lang, key, mention=starter.mention, id=finished.id[:8], status=status)
-            mentions = discord.AllowedMentions(users=[starter])
-            if deadline.token_valid:
+            text, mentions = _ending(finished, lang, starter_id)
+            if deadline.token_valid or channel_id is None:
                 await interaction.followup.send(text, allowed_mentions=mentions)
-            elif isinstance(channel, discord.abc.Messageable):
-                await channel.send(text, allowed_mentions=mentions)
+            else:
+                await self.bot.get_partial_messageable(channel_id).send(
+                    text, allowed_mentions=mentions
+                )
+            await self.service.forget_report(finished.id)
 
         self.bot.jobs.track(
             job,
             shown=shown,
+            edit=edit,
+            render=lambda j: formatting.job(lang, j),
+            announce=announce,
+        )
+
+    def _message(self, channel_id: int, message_id: int) -> discord.PartialMessage:
+        return self.bot.get_partial_messageable(channel_id).get_partial_message(message_id)
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        """Once per process: follow again the jobs whose status messages were remembered."""
+        if self._reports_resumed:
+            return
+        self._reports_resumed = True
+        try:
+            reports = await self.service.reports()
+        except Exception:
+            log.exception("job_reports_unavailable")
+            return
+        for job, where in reports:
+            try:
+                channel_id, message_id = int(where["channel_id"]), int(where["message_id"])
+                user_id = int(where["user_id"])
+            except (KeyError, ValueError):
+                await self.service.forget_report(job.id)
+                continue
+            self._resume(job, channel_id, message_id, user_id, where.get("lang", "en"))
+        if reports:
+            log.info("job_reports_resumed", count=len(reports))
+
+    def _resume(
+        self, job: TrainingJob, channel_id: int, message_id: int, user_id: int, lang: str
+    ) -> None:
+        """Edit a remembered status message as the bot (the interaction is long gone)."""
+
+        async def edit(content: str) -> None:
+            await self._message(channel_id, message_id).edit(content=content)
+
+        async def announce(finished: TrainingJob) -> None:
+            text, mentions = _ending(finished, lang, user_id)
+            channel = self.bot.get_partial_messageable(channel_id)
+            await channel.send(text, allowed_mentions=mentions)
+            await self.service.forget_report(finished.id)
+
+        self.bot.jobs.track(
+            job,
+            shown="",  # not known: the current state is shown at once
             edit=edit,
             render=lambda j: formatting.job(lang, j),
             announce=announce,
@@ -124,3 +191,11 @@ class TrainingCog(TrainerCog):
     async def list_(self, interaction: discord.Interaction[Any]) -> None:
         found = await quick(interaction, self.service.all(limit=10), ephemeral=True)
         await send(interaction, formatting.jobs(lang_of(interaction), found), ephemeral=True)
+
+
+def _ending(job: TrainingJob, lang: str, user_id: int) -> tuple[str, discord.AllowedMentions]:
+    """The message that mentions the starter when a job has ended."""
+    key = "job.done" if job.status is JobStatus.SUCCEEDED else "job.ended"
+    status = t(lang, f"job.status.{job.status.value}")
+    text = t(lang, key, mention=f"<@{user_id}>", id=job.id[:8], status=status)
+    return text, discord.AllowedMentions(users=[discord.Object(id=user_id)])
