@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -142,14 +141,6 @@ class Reporter:
 
     async def record_external_id(self, external_id: str) -> None:
         self.external_ids.append(external_id)
-
-
-@pytest.fixture
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/v1"
 
 
 def running_job(job_id: str = "job-1", *, external_id: str | None = None) -> TrainingJob:

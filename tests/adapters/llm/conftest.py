@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -52,12 +51,3 @@ async def make_model(standin: OpenAIStandin) -> AsyncIterator[MakeModel]:
 @pytest.fixture
 def model(make_model: MakeModel) -> OpenAIChatModel:
     return make_model()
-
-
-@pytest.fixture
-def closed_port_url() -> str:
-    """A base URL on 127.0.0.1 where nothing listens."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/v1"
