@@ -1,6 +1,10 @@
 """Local speech: the adapters against the libraries they wrap, same run, same models.
 
-    .venv/bin/python -m bench.bench_speech [--repeats N] [--cache-dir DIR] [--output FILE]
+    .venv/bin/python -m bench.bench_speech [--repeats N] [--part transcription|memory|speech]
+        [--clips 5,10,30] [--cache-dir DIR] [--output FILE]
+
+``--part`` (repeatable) runs only those parts, ``--clips`` only those clip lengths:
+on a shared machine, keep each run short.
 
 1. Transcription: ``FasterWhisperSpeechToText.transcribe`` (OGG/Opus bytes in → text
    out) next to ``WhisperModel.transcribe`` on the same bytes (same model files, int8,
@@ -81,7 +85,9 @@ def make_clip(speeches: list[Speech], seconds: float) -> bytes:
     return to_ogg_opus_bytes([Speech(pcm=clip, sample_rate=rate, text="")])
 
 
-async def bench_transcription(cache_dir: Path, repeats: int, speeches: list[Speech]) -> list[str]:
+async def bench_transcription(
+    cache_dir: Path, repeats: int, speeches: list[Speech], clips: tuple[int, ...]
+) -> list[str]:
     from faster_whisper import WhisperModel
 
     model_dir = assemble_whisper_base(cache_dir)
@@ -103,7 +109,7 @@ async def bench_transcription(cache_dir: Path, repeats: int, speeches: list[Spee
         "| adapter RTF median (best) |",
         "|---:|---|---:|---:|---:|---:|---:|",
     ]
-    for seconds in CLIP_SECONDS:
+    for seconds in clips:
         data = make_clip(speeches, seconds)
         for language in (None, "en"):
             ours: list[float] = []
@@ -322,9 +328,20 @@ def environment() -> list[str]:
     ]
 
 
+PARTS = ("transcription", "memory", "speech")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--part", action="append", choices=PARTS, help="run only this part (repeatable)"
+    )
+    parser.add_argument(
+        "--clips",
+        default=",".join(map(str, CLIP_SECONDS)),
+        help="clip lengths in seconds for the transcription part, e.g. 30",
+    )
     parser.add_argument("--cache-dir", type=Path, default=Path("var/models"))
     parser.add_argument("--output", type=Path, default=None)
     parser.add_argument("--rss-child", action="store_true", help=argparse.SUPPRESS)
@@ -333,19 +350,25 @@ async def main() -> None:
     if args.rss_child:
         await rss_child(args.cache_dir)
         return
+    parts = args.part or list(PARTS)
+    clips = tuple(int(c) for c in args.clips.split(","))
 
     lines = ["# Speech benchmarks", "", "    .venv/bin/python -m bench.bench_speech", ""]
     lines += environment()
-    tts = PiperTextToSpeech()
-    speeches = [s async for s in tts.synthesize(PARAGRAPH)]
-    await tts.aclose()
-    memory = measure_rss(args.cache_dir)
-    lines += ["", "## Transcription (OGG/Opus bytes in → text out)", ""]
-    lines += await bench_transcription(args.cache_dir, args.repeats, speeches)
-    lines += ["", "## Memory", ""]
-    lines += memory
-    lines += ["", "## Speech (Piper joe-medium, 22,050 Hz → 48 kHz stereo frames)", ""]
-    lines += await bench_speech(args.repeats)
+    if "memory" in parts:  # first: a fresh process, before this one is busy
+        memory = measure_rss(args.cache_dir)
+    if "transcription" in parts:
+        tts = PiperTextToSpeech()
+        speeches = [s async for s in tts.synthesize(PARAGRAPH)]
+        await tts.aclose()
+        lines += ["", "## Transcription (OGG/Opus bytes in → text out)", ""]
+        lines += await bench_transcription(args.cache_dir, args.repeats, speeches, clips)
+    if "memory" in parts:
+        lines += ["", "## Memory", ""]
+        lines += memory
+    if "speech" in parts:
+        lines += ["", "## Speech (Piper joe-medium, 22,050 Hz → 48 kHz stereo frames)", ""]
+        lines += await bench_speech(args.repeats)
     lines += ["", f"Load average at the end: {os.getloadavg()[0]:.2f}."]
     report = "\n".join(lines) + "\n"
     print(report)

@@ -165,6 +165,7 @@ class FasterWhisperSpeechToText:
             "transcription_finished",
             duration=round(decoded.duration, 2),
             language=info.language,
+            language_probability=round(info.language_probability, 3),
             segments=len(segments),
             elapsed=round(elapsed, 3),
             rtf=round(elapsed / decoded.duration, 3) if decoded.duration else None,
@@ -186,19 +187,23 @@ class FasterWhisperSpeechToText:
     def _load(self) -> WhisperModel:
         started = time.perf_counter()
         try:
-            from faster_whisper import WhisperModel
+            from adapters.speech_whisper.single_encode import SingleEncodeWhisperModel
 
             if self._model_dir is not None:
                 source = str(self._model_dir)
-                model = WhisperModel(source, local_files_only=True, **self._model_options())
+                model = SingleEncodeWhisperModel(
+                    source, local_files_only=True, **self._model_options()
+                )
             elif self._model_name is not None:
                 source = self._model_name
-                model = WhisperModel(
+                model = SingleEncodeWhisperModel(
                     source, download_root=str(self._cache_dir / "hub"), **self._model_options()
                 )
             else:
                 source = str(assemble_whisper_base(self._cache_dir))
-                model = WhisperModel(source, local_files_only=True, **self._model_options())
+                model = SingleEncodeWhisperModel(
+                    source, local_files_only=True, **self._model_options()
+                )
         except SpeechError:
             raise
         except Exception as exc:
