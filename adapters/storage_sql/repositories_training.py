@@ -26,6 +26,12 @@ _JOB_GET = select(jobs).where(_j.id == bindparam("id"))
 # SET takes every column named in the parameters (all but ``id``).
 _JOB_UPDATE = update(jobs).where(_j.id == bindparam("job_id"))
 _JOBS_NEWEST = select(jobs).order_by(_j.created_at.desc(), _j.seq.desc()).limit(bindparam("limit"))
+_JOBS_PREFIXED = (
+    select(jobs)
+    .where(_j.id.startswith(bindparam("prefix")))
+    .order_by(_j.id)
+    .limit(bindparam("limit"))
+)
 _JOBS_UNFINISHED = select(jobs).where(_j.status.in_(_UNFINISHED)).order_by(_j.created_at, _j.seq)
 _SNAPSHOT_DROP = delete(job_examples).where(job_examples.c.job_id == bindparam("job_id"))
 _SNAPSHOT_ADD = job_examples.insert()
@@ -54,6 +60,12 @@ class SqlJobs:
     async def get(self, job_id: str) -> TrainingJob | None:
         row = (await self._s.read(_JOB_GET, {"id": job_id})).first()
         return None if row is None else m.job_of(row)
+
+    async def with_prefix(self, prefix: str, *, limit: int = 2) -> list[TrainingJob]:
+        if limit <= 0 or not _is_hex(prefix):  # nothing LIKE would read as a pattern
+            return []
+        params = {"prefix": prefix, "limit": limit}
+        return await self._s.read_mapped(_JOBS_PREFIXED, params, m.job_of, heavy=False)
 
     async def update(self, job: TrainingJob) -> None:
         params = m.job_params(job)
@@ -116,6 +128,12 @@ _r = eval_runs.c
 _EVAL_GET = select(eval_runs).where(_r.id == bindparam("id"))
 _EVALS = select(eval_runs).order_by(_r.created_at.desc(), _r.seq.desc()).limit(bindparam("limit"))
 _EVALS_OF = _EVALS.where(_r.model_version == bindparam("model_version"))
+_EVALS_PREFIXED = (
+    select(_r.id)
+    .where(_r.id.startswith(bindparam("prefix")))
+    .order_by(_r.id)
+    .limit(bindparam("limit"))
+)
 
 
 class SqlEvals:
@@ -130,6 +148,12 @@ class SqlEvals:
         row = (await self._s.read(_EVAL_GET, {"id": run_id})).first()
         return None if row is None else m.eval_of(row)
 
+    async def with_prefix(self, prefix: str, *, limit: int = 2) -> list[str]:
+        if limit <= 0 or not _is_hex(prefix):
+            return []
+        result = await self._s.read(_EVALS_PREFIXED, {"prefix": prefix, "limit": limit})
+        return [str(run_id) for run_id in result.scalars()]
+
     async def all(self, *, model_version: str | None = None, limit: int = 20) -> list[EvalRun]:
         if limit <= 0:
             return []
@@ -138,3 +162,7 @@ class SqlEvals:
             return await self._s.read_mapped(_EVALS, {"limit": limit}, m.eval_of, heavy=True)
         params = {"limit": limit, "model_version": model_version}
         return await self._s.read_mapped(_EVALS_OF, params, m.eval_of, heavy=True)
+
+
+def _is_hex(text: str) -> bool:
+    return bool(text) and all(c in "0123456789abcdef" for c in text)

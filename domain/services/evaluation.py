@@ -21,6 +21,7 @@ import structlog
 from domain.artifacts import safe_stem
 from domain.errors import DomainError, InvalidInput, ModelUnavailable, NotFound, PermissionDenied
 from domain.models import (
+    MIN_ID_PREFIX,
     Actor,
     Artifact,
     CaseResult,
@@ -135,10 +136,19 @@ class EvaluationService:
         return run
 
     async def get(self, run_id: str) -> EvalRun:
+        """The run with this id, or with the only id that starts with it."""
+        key = run_id.strip()
         async with self._uow() as uow:
-            run = await uow.evals.get(run_id)
+            run = await uow.evals.get(key)
+            if run is None and len(key) >= MIN_ID_PREFIX:
+                matches = await uow.evals.with_prefix(key.casefold(), limit=2)
+                if len(matches) > 1:
+                    raise InvalidInput(
+                        f"Several evaluation runs start with {key[:40]!r}: give more of the id."
+                    )
+                run = await uow.evals.get(matches[0]) if matches else None
         if run is None:
-            raise NotFound(f"There is no evaluation run {run_id[:40]!r}.")
+            raise NotFound(f"There is no evaluation run {key[:40]!r}.")
         return run
 
     async def all(self, *, model_version: str | None = None, limit: int = 20) -> list[EvalRun]:

@@ -19,7 +19,15 @@ from datetime import datetime
 import structlog
 
 from domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from domain.models import Actor, JobStatus, TrainingJob, TrainingOption, new_id, utcnow
+from domain.models import (
+    MIN_ID_PREFIX,
+    Actor,
+    JobStatus,
+    TrainingJob,
+    TrainingOption,
+    new_id,
+    utcnow,
+)
 from domain.ports import TrainingBackend, UnitOfWorkFactory
 from domain.services.models import ModelService
 from domain.services.training_run import UNEXPECTED_FAILURE, JobRun, ended
@@ -91,10 +99,19 @@ class TrainingService:
     # ----------------------------------------------------------------- queries
 
     async def get(self, job_id: str) -> TrainingJob:
+        """The job with this id, or with the only id that starts with it (``d48754ef``)."""
+        key = job_id.strip()
         async with self._uow() as uow:
-            job = await uow.jobs.get(job_id)
+            job = await uow.jobs.get(key)
+            if job is None and len(key) >= MIN_ID_PREFIX:
+                matches = await uow.jobs.with_prefix(key.casefold(), limit=2)
+                if len(matches) > 1:
+                    raise InvalidInput(
+                        f"Several training jobs start with {key[:40]!r}: give more of the id."
+                    )
+                job = matches[0] if matches else None
         if job is None:
-            raise NotFound(f"There is no training job {job_id[:40]!r}.")
+            raise NotFound(f"There is no training job {key[:40]!r}.")
         return job
 
     async def all(self, limit: int = 20) -> list[TrainingJob]:
@@ -207,6 +224,7 @@ class TrainingService:
         """Cancel a queued or running job; ``Conflict`` when it has already finished."""
         _require_trainer(actor)
         job = await self.get(job_id)
+        job_id = job.id  # the whole id, when a prefix was given
         if job.status.finished:
             raise Conflict(f"The training job has already finished ({job.status.value}).")
         task = self._tasks.get(job_id)

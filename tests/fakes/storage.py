@@ -236,6 +236,13 @@ class _Jobs:
     async def get(self, job_id: str) -> TrainingJob | None:
         return self._s.jobs.get(job_id)
 
+    async def with_prefix(self, prefix: str, *, limit: int = 2) -> list[TrainingJob]:
+        if not _is_hex(prefix):
+            return []
+        return [self._s.jobs[k] for k in sorted(self._s.jobs) if k.startswith(prefix)][
+            : max(0, limit)
+        ]
+
     async def update(self, job: TrainingJob) -> None:
         if job.id not in self._s.jobs:
             raise NotFound(f"There is no training job {job.id!r}.")
@@ -295,6 +302,11 @@ class _Evals:
     async def get(self, run_id: str) -> EvalRun | None:
         return self._s.evals.get(run_id)
 
+    async def with_prefix(self, prefix: str, *, limit: int = 2) -> list[str]:
+        if not _is_hex(prefix):
+            return []
+        return [k for k in sorted(self._s.evals) if k.startswith(prefix)][: max(0, limit)]
+
     async def all(self, *, model_version: str | None = None, limit: int = 20) -> list[EvalRun]:
         runs = [
             r
@@ -346,3 +358,7 @@ class FakeUnitOfWork:
 
     async def rollback(self) -> None:
         self._bind()
+
+
+def _is_hex(text: str) -> bool:
+    return bool(text) and all(c in "0123456789abcdef" for c in text)

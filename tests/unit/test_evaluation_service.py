@@ -157,6 +157,9 @@ async def test_a_run_scores_every_case_with_the_active_version_and_is_stored(
     assert run.scores.label_accuracy == 1.0
     assert db.committed.evals[run.id] == run
     assert await setup.evaluation.get(run.id) == run
+    assert await setup.evaluation.get(run.id[:6]) == run  # as report file names show it
+    with pytest.raises(NotFound):
+        await setup.evaluation.get(run.id[:3])
     assert await setup.evaluation.all() == [run]
     assert {model for model, _ in setup.llm.calls} == {BASE}
     assert db.committed.predictions == {}  # evaluation answers are not conversation turns

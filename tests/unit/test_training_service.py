@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import replace
 
 import pytest
 import structlog
@@ -698,3 +699,27 @@ async def test_an_unreadable_report_is_skipped(
         await uow.state.set(f"job_report:{job.id}", "not json")
         await uow.commit()
     assert await training.reports() == []
+
+
+async def test_a_job_is_found_by_the_start_of_its_id(
+    training: TrainingService, trainer: Actor, backend: TrackingBackend
+) -> None:
+    closed_gate(backend)
+    job = await training.start(trainer)
+    assert (await training.get(job.id[:8])).id == job.id
+    assert (await training.get(f"  {job.id[:8].upper()} ")).id == job.id
+    with pytest.raises(NotFound):
+        await training.get(job.id[:3])  # too short to stand for an id
+    cancelled = await training.cancel(job.id[:6], trainer)
+    assert cancelled.id == job.id and cancelled.status is JobStatus.CANCELLED
+
+
+async def test_an_ambiguous_start_of_an_id_asks_for_more(
+    training: TrainingService, trainer: Actor, db: FakeDatabase
+) -> None:
+    job = await training.start(trainer)
+    for twin in ("f00d0001", "f00d0002"):
+        db.committed.jobs[twin] = replace(job, id=twin)
+    with pytest.raises(InvalidInput, match="give more of the id"):
+        await training.get("f00d")
+    assert (await training.get("f00d0002")).id == "f00d0002"
