@@ -12,9 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-MIN_ID_PREFIX = 4
-"""The shortest start of an id that services look up as that id (``d48754ef``)."""
-
 
 def new_id() -> str:
     return uuid.uuid4().hex

@@ -27,7 +27,7 @@ _JOB_GET = select(jobs).where(_j.id == bindparam("id"))
 _JOB_UPDATE = update(jobs).where(_j.id == bindparam("job_id"))
 _JOBS_NEWEST = select(jobs).order_by(_j.created_at.desc(), _j.seq.desc()).limit(bindparam("limit"))
 _JOBS_PREFIXED = (
-    select(jobs)
+    select(_j.id)
     .where(_j.id.startswith(bindparam("prefix")))
     .order_by(_j.id)
     .limit(bindparam("limit"))
@@ -61,11 +61,11 @@ class SqlJobs:
         row = (await self._s.read(_JOB_GET, {"id": job_id})).first()
         return None if row is None else m.job_of(row)
 
-    async def with_prefix(self, prefix: str, *, limit: int = 2) -> list[TrainingJob]:
+    async def with_prefix(self, prefix: str, *, limit: int = 2) -> list[str]:
         if limit <= 0 or not _is_hex(prefix):  # nothing LIKE would read as a pattern
             return []
-        params = {"prefix": prefix, "limit": limit}
-        return await self._s.read_mapped(_JOBS_PREFIXED, params, m.job_of, heavy=False)
+        result = await self._s.read(_JOBS_PREFIXED, {"prefix": prefix, "limit": limit})
+        return [str(job_id) for job_id in result.scalars()]
 
     async def update(self, job: TrainingJob) -> None:
         params = m.job_params(job)

@@ -19,9 +19,9 @@ from datetime import datetime
 import structlog
 
 from domain.artifacts import safe_stem
-from domain.errors import DomainError, InvalidInput, ModelUnavailable, NotFound, PermissionDenied
+from domain.errors import DomainError, InvalidInput, ModelUnavailable, PermissionDenied
+from domain.ids import by_id_or_prefix
 from domain.models import (
-    MIN_ID_PREFIX,
     Actor,
     Artifact,
     CaseResult,
@@ -137,19 +137,13 @@ class EvaluationService:
 
     async def get(self, run_id: str) -> EvalRun:
         """The run with this id, or with the only id that starts with it."""
-        key = run_id.strip()
         async with self._uow() as uow:
-            run = await uow.evals.get(key)
-            if run is None and len(key) >= MIN_ID_PREFIX:
-                matches = await uow.evals.with_prefix(key.casefold(), limit=2)
-                if len(matches) > 1:
-                    raise InvalidInput(
-                        f"Several evaluation runs start with {key[:40]!r}: give more of the id."
-                    )
-                run = await uow.evals.get(matches[0]) if matches else None
-        if run is None:
-            raise NotFound(f"There is no evaluation run {key[:40]!r}.")
-        return run
+            return await by_id_or_prefix(
+                run_id.strip(),
+                get=uow.evals.get,
+                ids_starting=lambda prefix: uow.evals.with_prefix(prefix, limit=2),
+                what="evaluation run",
+            )
 
     async def all(self, *, model_version: str | None = None, limit: int = 20) -> list[EvalRun]:
         """Stored runs, newest first."""

@@ -19,15 +19,8 @@ from datetime import datetime
 import structlog
 
 from domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from domain.models import (
-    MIN_ID_PREFIX,
-    Actor,
-    JobStatus,
-    TrainingJob,
-    TrainingOption,
-    new_id,
-    utcnow,
-)
+from domain.ids import by_id_or_prefix
+from domain.models import Actor, JobStatus, TrainingJob, TrainingOption, new_id, utcnow
 from domain.ports import TrainingBackend, UnitOfWorkFactory
 from domain.services.models import ModelService
 from domain.services.training_run import UNEXPECTED_FAILURE, JobRun, ended
@@ -100,19 +93,13 @@ class TrainingService:
 
     async def get(self, job_id: str) -> TrainingJob:
         """The job with this id, or with the only id that starts with it (``d48754ef``)."""
-        key = job_id.strip()
         async with self._uow() as uow:
-            job = await uow.jobs.get(key)
-            if job is None and len(key) >= MIN_ID_PREFIX:
-                matches = await uow.jobs.with_prefix(key.casefold(), limit=2)
-                if len(matches) > 1:
-                    raise InvalidInput(
-                        f"Several training jobs start with {key[:40]!r}: give more of the id."
-                    )
-                job = matches[0] if matches else None
-        if job is None:
-            raise NotFound(f"There is no training job {key[:40]!r}.")
-        return job
+            return await by_id_or_prefix(
+                job_id.strip(),
+                get=uow.jobs.get,
+                ids_starting=lambda prefix: uow.jobs.with_prefix(prefix, limit=2),
+                what="training job",
+            )
 
     async def all(self, limit: int = 20) -> list[TrainingJob]:
         async with self._uow() as uow:

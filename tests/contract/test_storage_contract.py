@@ -512,9 +512,9 @@ async def test_jobs_and_runs_are_found_by_the_start_of_their_id(uow: Factory) ->
             await u.evals.add(eval_run(jid))
         await u.commit()
     async with uow() as u:
-        assert [j.id for j in await u.jobs.with_prefix("ab")] == ["ab12", "ab34"]
-        assert [j.id for j in await u.jobs.with_prefix("ab", limit=1)] == ["ab12"]
-        assert [j.id for j in await u.jobs.with_prefix("cd5")] == ["cd56"]
+        assert await u.jobs.with_prefix("ab") == ["ab12", "ab34"]
+        assert await u.jobs.with_prefix("ab", limit=1) == ["ab12"]
+        assert await u.jobs.with_prefix("cd5") == ["cd56"]
         assert await u.evals.with_prefix("ab3") == ["ab34"]
         assert await u.evals.with_prefix("ab", limit=5) == ["ab12", "ab34"]
         for nothing in ("ef", "a%", "_b", "", "AB"):  # no match, and never a LIKE pattern

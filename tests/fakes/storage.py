@@ -236,12 +236,10 @@ class _Jobs:
     async def get(self, job_id: str) -> TrainingJob | None:
         return self._s.jobs.get(job_id)
 
-    async def with_prefix(self, prefix: str, *, limit: int = 2) -> list[TrainingJob]:
+    async def with_prefix(self, prefix: str, *, limit: int = 2) -> list[str]:
         if not _is_hex(prefix):
             return []
-        return [self._s.jobs[k] for k in sorted(self._s.jobs) if k.startswith(prefix)][
-            : max(0, limit)
-        ]
+        return [k for k in sorted(self._s.jobs) if k.startswith(prefix)][: max(0, limit)]
 
     async def update(self, job: TrainingJob) -> None:
         if job.id not in self._s.jobs:
