@@ -104,13 +104,14 @@ def test_same_language_and_segments_as_faster_whisper_with_one_encoder_pass_less
         assert our_info.language_probability == their_info.language_probability
         assert our_info.all_language_probs == their_info.all_language_probs
     else:
-        # Shorter audio: faster-whisper's detection window has one more 10 ms frame.
-        assert our_info.language_probability == pytest.approx(
-            their_info.language_probability, abs=0.02
-        )
-        assert [code for code, _ in our_info.all_language_probs[:3]] == [
-            code for code, _ in their_info.all_language_probs[:3]
-        ]
+        # Shorter audio: faster-whisper's detection window has one more 10 ms frame,
+        # which moves the probabilities in the third decimal (and may swap two
+        # languages far below 1 %).
+        ours_by_code = dict(our_info.all_language_probs)
+        theirs_by_code = dict(their_info.all_language_probs)
+        assert ours_by_code.keys() == theirs_by_code.keys()
+        assert max(abs(p - theirs_by_code[code]) for code, p in ours_by_code.items()) < 0.01
+        assert our_info.language_probability == ours_by_code["en"]
 
 
 def test_a_set_language_is_not_detected(
