@@ -15,6 +15,7 @@ import structlog
 
 from app.bootstrap import bootstrap, describe
 from app.logging import configure_logging
+from app.malloc import limit_malloc_arenas
 from app.settings import Settings
 from app.speech import build_speech_to_text, build_text_to_speech
 from domain.errors import DomainError
@@ -28,6 +29,7 @@ log = structlog.get_logger()
 
 def run_main(settings: Settings | None = None) -> int:
     settings = settings or Settings()
+    limit_malloc_arenas(settings.workers.malloc_arenas)  # before any worker thread starts
     if settings.discord.token is None:
         print(
             "No Discord token set (TRAINERBOT_DISCORD__TOKEN): starting the terminal chat.",

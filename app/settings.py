@@ -118,6 +118,13 @@ class LogSettings(BaseModel):
 
 class WorkerSettings(BaseModel):
     threads: int = Field(2, ge=1, le=32, description="Bounded pool for CPU work.")
+    malloc_arenas: int = Field(
+        2,
+        ge=0,
+        le=256,
+        description="glibc malloc arenas for the whole process (threads reuse each "
+        "other's freed memory); 0: glibc's default, 8 per core.",
+    )
 
 
 class SpeechSettings(BaseModel):

@@ -1,17 +1,21 @@
 """Local speech: the adapters against the libraries they wrap, same run, same models.
 
     .venv/bin/python -m bench.bench_speech [--repeats N] [--part transcription|memory|speech]
-        [--clips 5,10,30] [--cache-dir DIR] [--output FILE]
+        [--clips 5,10,30] [--malloc-arenas N] [--memory-runs N] [--cache-dir DIR]
+        [--output FILE]
 
 ``--part`` (repeatable) runs only those parts, ``--clips`` only those clip lengths:
-on a shared machine, keep each run short.
+on a shared machine, keep each run short. The process limits glibc's malloc arenas
+to ``--malloc-arenas`` first, as the bot does at start (0: glibc's default).
 
 1. Transcription: ``FasterWhisperSpeechToText.transcribe`` (OGG/Opus bytes in → text
    out) next to ``WhisperModel.transcribe`` on the same bytes (same model files, int8,
    2 threads, beam 5, VAD on), interleaved and alternating which goes first, for 5 s,
    10 s and 30 s clips of Piper speech; language detected and fixed ("en").
-2. Peak RSS of a fresh process holding the Whisper model and one Piper voice after a
-   30 s transcription and a paragraph of speech.
+2. Peak RSS of fresh processes holding the Whisper model and one Piper voice after a
+   30 s transcription and a paragraph of speech, one after the other and at the same
+   time; with glibc's default malloc arenas and with ``--malloc-arenas`` (default: the
+   bot's ``TRAINERBOT_WORKERS__MALLOC_ARENAS``), ``--memory-runs`` times each.
 3. Speech: from a reply's text to its first 20 ms 48 kHz stereo frame
    (``PiperTextToSpeech.synthesize`` + the voice playback's ``FrameCutter``) next to Piper directly
    (``PiperVoice.synthesize`` + soxr); real-time factor over a paragraph.
@@ -44,6 +48,8 @@ from adapters.speech_piper import (
     to_ogg_opus_bytes,
 )
 from adapters.speech_whisper import FasterWhisperSpeechToText, assemble_whisper_base
+from app.malloc import limit_malloc_arenas
+from app.settings import WorkerSettings
 from domain.models import Audio, Speech
 
 PARAGRAPH = (
@@ -272,33 +278,58 @@ async def rss_child(cache_dir: Path) -> None:
     print(json.dumps(report))
 
 
-def run_rss_child(cache_dir: Path, **env: str) -> dict[str, float]:
+def run_rss_child(cache_dir: Path, malloc_arenas: int) -> dict[str, float]:
     result = subprocess.run(
-        [sys.executable, "-m", "bench.bench_speech", "--rss-child", "--cache-dir", str(cache_dir)],
+        [
+            sys.executable,
+            "-m",
+            "bench.bench_speech",
+            "--rss-child",
+            "--cache-dir",
+            str(cache_dir),
+            "--malloc-arenas",
+            str(malloc_arenas),
+        ],
         capture_output=True,
         text=True,
         timeout=600,
         check=True,
-        env={**os.environ, **env},
     )
     report: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
     return report
 
 
-def measure_rss(cache_dir: Path) -> list[str]:
+def measure_rss(cache_dir: Path, malloc_arenas: int, runs: int) -> list[str]:
+    """Fresh processes with glibc's default arenas and with the configured limit, alternating.
+
+    The concurrent step depends on which of Piper's sentences meets which of Whisper's
+    encoder passes, so it is run several times.
+    """
+    configs = [("glibc default (8 per core)", 0)]
+    if malloc_arenas > 0:
+        configs.append((f"{malloc_arenas} (`TRAINERBOT_WORKERS__MALLOC_ARENAS`)", malloc_arenas))
+    reports: dict[int, list[dict[str, float]]] = {arenas: [] for _, arenas in configs}
+    for _ in range(runs):
+        for _, arenas in configs:
+            reports[arenas].append(run_rss_child(cache_dir, arenas))
     lines = [
         "Peak RSS (VmHWM) of a fresh process holding Whisper base int8 and the Piper voice "
-        "(target ≤ 600 MB):",
+        f"(target ≤ 600 MB); {runs} runs each, alternating: median (min–max):",
         "",
-        "| glibc malloc | after loading both (Whisper first) | speak a paragraph, pause, "
+        "| malloc arenas | after loading both (Whisper first) | speak a paragraph, pause, "
         "transcribe 30 s | transcribe 30 s while speaking the paragraph |",
         "|---|---:|---:|---:|",
     ]
-    for label, env in (("default", {}), ("`MALLOC_ARENA_MAX=2`", {"MALLOC_ARENA_MAX": "2"})):
-        report = run_rss_child(cache_dir, **env)
+
+    def cell(values: list[float]) -> str:
+        return f"{statistics.median(values):.0f} MB ({min(values):.0f}–{max(values):.0f})"
+
+    for label, arenas in configs:
+        runs_of = reports[arenas]
         lines.append(
-            f"| {label} | {report['loaded']:.0f} MB | **{report['sequential']:.0f} MB** "
-            f"| **{report['together']:.0f} MB** |"
+            f"| {label} | {cell([r['loaded'] for r in runs_of])} "
+            f"| **{cell([r['sequential'] for r in runs_of])}** "
+            f"| **{cell([r['together'] for r in runs_of])}** |"
         )
     lines += ["", f"(The paragraph is {len(PARAGRAPH)} characters, 44 s of speech.)"]
     return lines
@@ -342,10 +373,20 @@ async def main() -> None:
         default=",".join(map(str, CLIP_SECONDS)),
         help="clip lengths in seconds for the transcription part, e.g. 30",
     )
+    parser.add_argument(
+        "--malloc-arenas",
+        type=int,
+        default=WorkerSettings().malloc_arenas,
+        help="glibc malloc arenas, as TRAINERBOT_WORKERS__MALLOC_ARENAS (0: glibc's default)",
+    )
+    parser.add_argument(
+        "--memory-runs", type=int, default=3, help="fresh processes per memory configuration"
+    )
     parser.add_argument("--cache-dir", type=Path, default=Path("var/models"))
     parser.add_argument("--output", type=Path, default=None)
     parser.add_argument("--rss-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    limit_malloc_arenas(args.malloc_arenas)  # as the bot does at start
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     if args.rss_child:
         await rss_child(args.cache_dir)
@@ -355,8 +396,9 @@ async def main() -> None:
 
     lines = ["# Speech benchmarks", "", "    .venv/bin/python -m bench.bench_speech", ""]
     lines += environment()
+    lines.append(f"- glibc malloc arenas: {args.malloc_arenas or 'default (8 per core)'}.")
     if "memory" in parts:  # first: a fresh process, before this one is busy
-        memory = measure_rss(args.cache_dir)
+        memory = measure_rss(args.cache_dir, args.malloc_arenas, args.memory_runs)
     if "transcription" in parts:
         tts = PiperTextToSpeech()
         speeches = [s async for s in tts.synthesize(PARAGRAPH)]
