@@ -12,6 +12,8 @@ EXTRAS="${1:-discord,voice,speech}"
 system_packages=(libopus0)
 # the local-llm extra compiles llama.cpp: a C++ compiler and CMake
 [[ ",$EXTRAS," == *,local-llm,* ]] && system_packages+=(g++ make cmake)
+# the tests make a self-signed certificate for the early-acknowledgement client's TLS test
+[[ ",$EXTRAS," == *,dev,* ]] && system_packages+=(openssl)
 need=()
 for pkg in "${system_packages[@]}"; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")

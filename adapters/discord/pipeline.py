@@ -181,15 +181,16 @@ class PipelinedPoster:
         connections: int = 2,
         max_in_flight: int = 512,
         connect_timeout: float = 10.0,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         url = yarl.URL(base_url)
         if url.scheme not in ("http", "https") or not url.host:
             raise ValueError(f"not an http(s) URL: {base_url!r}")
         self._host = url.host
         self._port = url.port or (443 if url.scheme == "https" else 80)
-        self._ssl: ssl.SSLContext | None = (
-            ssl.create_default_context() if url.scheme == "https" else None
-        )
+        self._ssl: ssl.SSLContext | None = None
+        if url.scheme == "https":
+            self._ssl = ssl_context or ssl.create_default_context()
         self._prefix = url.path.rstrip("/")
         authority = url.host if url.is_default_port() else f"{url.host}:{url.port}"
         fixed = {"Host": authority, **headers, "Content-Type": "application/json"}

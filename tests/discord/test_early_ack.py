@@ -4,7 +4,11 @@ then the real bot against the emulator (the early path, its fallbacks, its refus
 from __future__ import annotations
 
 import asyncio
+import shutil
+import ssl
+import subprocess
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -132,6 +136,55 @@ async def test_a_dropped_connection_fails_what_was_in_flight_and_reconnects(
         await poster.aclose()
     with pytest.raises(PipelineError):
         await poster.post("/echo", b"closed")
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and its key."""
+    if shutil.which("openssl") is None:
+        pytest.skip(
+            "!!! openssl (Debian's openssl package) is absent: the TLS test did NOT run !!!"
+        )
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return cert, key
+
+
+async def test_posts_go_over_tls(certificate: tuple[Path, Path]) -> None:
+    cert, key = certificate
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+
+    async def echo(request: web.Request) -> web.Response:
+        return web.Response(body=await request.read())
+
+    app = web.Application()
+    app.router.add_post("/api/v10/echo", echo)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_tls)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    client_tls = ssl.create_default_context(cafile=str(cert))  # verifies as for discord.com
+    poster = PipelinedPoster(
+        f"https://127.0.0.1:{port}/api/v10", headers={}, ssl_context=client_tls
+    )
+    try:
+        await poster.open()
+        answers = await asyncio.gather(*(poster.post("/echo", b"%d" % i) for i in range(20)))
+        assert [a.body for a in answers] == [b"%d" % i for i in range(20)]
+        untrusted = PipelinedPoster(f"https://127.0.0.1:{port}/api/v10", headers={})
+        with pytest.raises(ssl.SSLError):  # the system's CAs do not know this certificate
+            await untrusted.open()
+        await untrusted.aclose()
+    finally:
+        await poster.aclose()
+        await runner.cleanup()
 
 
 async def test_an_unreachable_host_fails_to_open() -> None:
