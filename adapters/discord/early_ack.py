@@ -34,7 +34,7 @@ import orjson
 import structlog
 
 from adapters.discord.pipeline import HttpResponse, PipelinedPoster, PipelineError
-from adapters.discord.replies import ALREADY_ACKNOWLEDGED, mark_deferred
+from adapters.discord.replies import ALREADY_ACKNOWLEDGED, mark_deferred, ms_since_created
 
 log = structlog.get_logger()
 
@@ -135,8 +135,7 @@ class EarlyAcks:
             return False
         future.add_done_callback(_consume)
         now = time.monotonic()
-        created_ms = (interaction_id >> 22) + discord.utils.DISCORD_EPOCH
-        ack_ms = round(time.time() * 1000 - created_ms, 1)
+        ack_ms = ms_since_created(interaction_id)
         self._sent[interaction_id] = _Sent(now, ephemeral, ack_ms, future)
         while self._sent:  # forget what was never claimed (an unknown command, say)
             if now - next(iter(self._sent.values())).at < self._keep:

@@ -78,12 +78,10 @@ class Cooldowns:
 
     def hit(self, user_id: int) -> float:
         """0 and the action is counted, or how many seconds the user must still wait."""
-        if self.seconds <= 0:
-            return 0.0
+        wait = self.remaining(user_id)
+        if wait > 0 or self.seconds <= 0:
+            return wait
         now = self._clock()
-        last = self._last.get(user_id)
-        if last is not None and now - last < self.seconds:
-            return self.seconds - (now - last)
         self._last[user_id] = now
         if len(self._last) > 10_000:  # forget users whose cooldown is long over
             self._last = {u: t for u, t in self._last.items() if now - t < self.seconds}

@@ -23,9 +23,10 @@ PLACEHOLDER = "trainerbot_placeholder"  # extras key: a public "thinking…" awa
 ACK_MS = "trainerbot_ack_ms"  # extras key: ms from the interaction's creation to our ack
 
 
-def _ack_ms(interaction: discord.Interaction[Any]) -> float:
+def ms_since_created(interaction_id: int) -> float:
     """Milliseconds since Discord created the interaction (its snowflake's clock)."""
-    return round((discord.utils.utcnow() - interaction.created_at).total_seconds() * 1000, 1)
+    created = discord.utils.snowflake_time(interaction_id)
+    return round((discord.utils.utcnow() - created).total_seconds() * 1000, 1)
 
 
 def mark_deferred(interaction: discord.Interaction[Any]) -> None:
@@ -49,7 +50,7 @@ async def defer(interaction: discord.Interaction[Any], *, ephemeral: bool) -> No
             raise
         mark_deferred(interaction)
     interaction.extras[PLACEHOLDER] = not ephemeral
-    interaction.extras[ACK_MS] = _ack_ms(interaction)
+    interaction.extras[ACK_MS] = ms_since_created(interaction.id)
 
 
 async def send(
@@ -74,7 +75,7 @@ async def send(
         kwargs["allowed_mentions"] = allowed_mentions
     if not interaction.response.is_done():
         callback = await interaction.response.send_message(content, **kwargs)
-        interaction.extras[ACK_MS] = _ack_ms(interaction)
+        interaction.extras[ACK_MS] = ms_since_created(interaction.id)
         resource = callback.resource
         return resource if isinstance(resource, discord.InteractionMessage) else None
     message = await interaction.followup.send(content or MISSING, wait=True, **kwargs)

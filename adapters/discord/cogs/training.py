@@ -64,43 +64,55 @@ class TrainingCog(TrainerCog):
         lang = lang_of(interaction)
         shown = formatting.job(lang, job)
         message = await send(interaction, shown, ephemeral=False)
-        if message is not None and interaction.channel_id is not None:
+        channel_id = interaction.channel_id
+        message_id = None if message is None else message.id
+        if channel_id is not None and message_id is not None:
             where = {
-                "channel_id": str(interaction.channel_id),
-                "message_id": str(message.id),
+                "channel_id": str(channel_id),
+                "message_id": str(message_id),
                 "user_id": str(interaction.user.id),
                 "lang": lang,
             }
             await self.service.remember_report(job.id, where)  # before it can end and forget
-        self.follow(interaction, job, message, shown, lang)
+        self.follow(
+            job, shown=shown, lang=lang, user_id=interaction.user.id,
+            channel_id=channel_id, message_id=message_id, interaction=interaction,
+        )  # fmt: skip
 
     def follow(
         self,
-        interaction: discord.Interaction[Any],
         job: TrainingJob,
-        message: discord.InteractionMessage | discord.WebhookMessage | None,
+        *,
         shown: str,
         lang: str,
+        user_id: int,
+        channel_id: int | None,
+        message_id: int | None,
+        interaction: discord.Interaction[Any] | None = None,
     ) -> None:
-        """Edit the status message as the job moves; mention the starter at the end."""
+        """Edit the status message as the job moves; mention the starter at the end.
+
+        Through ``interaction`` while its token lasts (or where the channel or message is
+        unknown), else as the bot in that channel.
+        """
         deadline = Deadline()
-        channel_id = interaction.channel_id
-        starter_id = interaction.user.id
+
+        def as_bot() -> bool:
+            return interaction is None or not deadline.token_valid
 
         async def edit(content: str) -> None:
-            if deadline.token_valid or message is None or channel_id is None:
+            if as_bot() and channel_id is not None and message_id is not None:
+                await self._message(channel_id, message_id).edit(content=content)
+            elif interaction is not None:
                 await interaction.edit_original_response(content=content)
-            else:  # the interaction's token has expired: edit as the bot
-                await self._message(channel_id, message.id).edit(content=content)
 
         async def announce(finished: TrainingJob) -> None:
-            text, mentions = _ending(finished, lang, starter_id)
-            if deadline.token_valid or channel_id is None:
+            text, mentions = _ending(finished, lang, user_id)
+            if as_bot() and channel_id is not None:
+                channel = self.bot.get_partial_messageable(channel_id)
+                await channel.send(text, allowed_mentions=mentions)
+            elif interaction is not None:
                 await interaction.followup.send(text, allowed_mentions=mentions)
-            else:
-                await self.bot.get_partial_messageable(channel_id).send(
-                    text, allowed_mentions=mentions
-                )
             await self.service.forget_report(finished.id)
 
         self.bot.jobs.track(
@@ -116,7 +128,8 @@ class TrainingCog(TrainerCog):
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
-        """Once per process: follow again the jobs whose status messages were remembered."""
+        """Once per process: follow again the jobs whose status messages were remembered,
+        as the bot (their interactions are gone)."""
         if self._reports_resumed:
             return
         self._reports_resumed = True
@@ -132,31 +145,16 @@ class TrainingCog(TrainerCog):
             except (KeyError, ValueError):
                 await self.service.forget_report(job.id)
                 continue
-            self._resume(job, channel_id, message_id, user_id, where.get("lang", "en"))
+            self.follow(
+                job,
+                shown="",  # not known: the current state is shown at once
+                lang=where.get("lang", "en"),
+                user_id=user_id,
+                channel_id=channel_id,
+                message_id=message_id,
+            )
         if reports:
             log.info("job_reports_resumed", count=len(reports))
-
-    def _resume(
-        self, job: TrainingJob, channel_id: int, message_id: int, user_id: int, lang: str
-    ) -> None:
-        """Edit a remembered status message as the bot (the interaction is long gone)."""
-
-        async def edit(content: str) -> None:
-            await self._message(channel_id, message_id).edit(content=content)
-
-        async def announce(finished: TrainingJob) -> None:
-            text, mentions = _ending(finished, lang, user_id)
-            channel = self.bot.get_partial_messageable(channel_id)
-            await channel.send(text, allowed_mentions=mentions)
-            await self.service.forget_report(finished.id)
-
-        self.bot.jobs.track(
-            job,
-            shown="",  # not known: the current state is shown at once
-            edit=edit,
-            render=lambda j: formatting.job(lang, j),
-            announce=announce,
-        )
 
     async def _job(self, job: str | None) -> TrainingJob:
         if job:
