@@ -251,8 +251,13 @@ class ModelVersion:
 
 @dataclass(frozen=True, slots=True)
 class RetrievedExample:
+    """An example a memory found for a question. ``score`` ranks (its scale is the
+    memory's own); ``similarity`` is the question's cosine similarity to the
+    example's prompt (0..1) when the memory can measure it by meaning, else None."""
+
     example: Example
     score: float
+    similarity: float | None = None
 
 
 # --------------------------------------------------------------------------- evaluation
