@@ -45,6 +45,27 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 
+# llama.cpp is compiled for a portable x86-64 baseline (AVX2, FMA, F16C), not with
+# -march=native: a native build uses every instruction the CPU reports, and on machines
+# whose CPU reports AMX but whose kernel or sandbox does not grant it, the first answer
+# dies with a general protection fault in libggml-cpu. The wheel is built once per
+# version and flag set into our own cache (pip's wheel cache does not key on CMAKE_ARGS,
+# so a wheel built with other flags could come back from it).
+LLAMA_CPP_SPEC="llama-cpp-python>=0.3"
+LLAMA_CPP_CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
+install_llama_cpp() {
+    local flags_key wheels
+    flags_key="$(printf '%s|%s' "$LLAMA_CPP_SPEC" "$LLAMA_CPP_CMAKE_ARGS" | sha256sum | cut -c1-16)"
+    wheels="${XDG_CACHE_HOME:-$HOME/.cache}/trainerbot/llama-cpp-wheels/$flags_key"
+    if ! compgen -G "$wheels/llama_cpp_python-*.whl" >/dev/null; then
+        echo "setup: compiling llama.cpp (portable AVX2 build) into $wheels"
+        mkdir -p "$wheels"
+        CMAKE_ARGS="$LLAMA_CPP_CMAKE_ARGS" .venv/bin/python -m pip wheel --quiet --no-cache-dir \
+            --no-deps -w "$wheels" "$LLAMA_CPP_SPEC"
+    fi
+    .venv/bin/python -m pip install --quiet --no-deps "$(ls -t "$wheels"/llama_cpp_python-*.whl | head -n 1)"
+}
+
 stamp_key="$(cat pyproject.toml | sha256sum | cut -c1-16)-${EXTRAS//,/_}"
 stamp=".venv/.installed-$stamp_key"
 if [ ! -f "$stamp" ]; then
@@ -54,6 +75,9 @@ if [ ! -f "$stamp" ]; then
             "once (pip caches the wheel for later installs)"
     fi
     .venv/bin/python -m pip install --quiet --upgrade pip
+    if [[ ",$EXTRAS," == *,local-llm,* ]] && ! .venv/bin/python -c 'import llama_cpp' 2>/dev/null; then
+        install_llama_cpp
+    fi
     .venv/bin/python -m pip install --quiet -e ".[$EXTRAS]"
     rm -f .venv/.installed-*
     touch "$stamp"
