@@ -265,12 +265,26 @@ class RetrievedExample:
 
 @dataclass(frozen=True, slots=True)
 class TestCase:
+    """One question and what its answer is checked for.
+
+    ``expected`` is the whole expected answer (``exact`` compares with it, and it is
+    a required phrase); ``require`` are further phrases that must all appear;
+    ``forbid`` are phrases none of which may appear.
+    """
+
     __test__ = False  # not a pytest class
 
     input: str
     expected: str | None = None
     label: str | None = None
     name: str | None = None
+    require: tuple[str, ...] = ()
+    forbid: tuple[str, ...] = ()
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        """Every phrase the answer must contain: ``expected`` first, then ``require``."""
+        return (self.expected, *self.require) if self.expected is not None else self.require
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,17 +292,21 @@ class CaseResult:
     case: TestCase
     answer: str
     exact: bool
-    contains: bool
+    contains: bool  # every required phrase appears (False when none is required)
     label_correct: bool | None  # None when the case has no label
     error: str | None = None
+    missing: tuple[str, ...] = ()  # required phrases the answer lacks
+    forbidden: tuple[str, ...] = ()  # forbidden phrases the answer has
 
     @property
     def passed(self) -> bool:
-        if self.error is not None:
+        if self.error is not None or self.forbidden:
             return False
         if self.label_correct is not None:
             return self.label_correct
-        return self.exact or self.contains
+        if self.case.required:
+            return not self.missing and (self.exact or self.contains)
+        return True  # only forbidden phrases to check, and none appeared
 
 
 @dataclass(frozen=True, slots=True)

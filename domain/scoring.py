@@ -2,8 +2,10 @@
 
 Answers and expectations are compared after :func:`normalise`: Unicode NFKC,
 case-folded, ``ё`` read as ``е``, punctuation turned into spaces, whitespace
-collapsed. ``contains`` and label matching look for the expectation as a whole
-word or phrase of the answer, so ``4`` is not found in ``42``.
+collapsed. Every required phrase, forbidden phrase and label is looked for on
+its own as a whole word or phrase of the answer, so ``4`` is not found in ``42``:
+``contains`` holds when every required phrase is found, and a case fails when any
+forbidden phrase is.
 """
 
 from __future__ import annotations
@@ -40,15 +42,23 @@ def has_phrase(answer: str, phrase: str) -> bool:
 
 
 def score_case(case: TestCase, answer: str) -> CaseResult:
-    """Score one answer against its case."""
-    exact = contains = False
+    """Score one answer against its case: each required and forbidden phrase on its own."""
+    exact = False
     if case.expected is not None:
         expected = normalise(case.expected)
         exact = bool(expected) and normalise(answer) == expected
-        contains = exact or has_phrase(answer, case.expected)
+    required = case.required
+    missing = tuple(p for p in required if not has_phrase(answer, p))
+    forbidden = tuple(p for p in case.forbid if has_phrase(answer, p))
     label_correct = None if case.label is None else has_phrase(answer, case.label)
     return CaseResult(
-        case=case, answer=answer, exact=exact, contains=contains, label_correct=label_correct
+        case=case,
+        answer=answer,
+        exact=exact,
+        contains=bool(required) and not missing,
+        label_correct=label_correct,
+        missing=missing,
+        forbidden=forbidden,
     )
 
 
@@ -61,23 +71,27 @@ def failed_case(case: TestCase, error: str) -> CaseResult:
         contains=False,
         label_correct=None if case.label is None else False,
         error=error,
+        missing=case.required,
     )
 
 
 def summarise(results: Sequence[CaseResult]) -> EvalScores:
     """Scores of a run.
 
-    ``exact`` and ``contains`` are fractions of the cases that have an expected
-    answer, ``label_accuracy`` of the labelled cases (``None`` when there are
-    none); cases that failed with an error count as wrong everywhere.
+    ``exact`` is a fraction of the cases with an expected answer text, ``contains``
+    of the cases with required phrases, ``label_accuracy`` of the labelled cases
+    (``None`` when there are none); cases that failed with an error count as wrong
+    everywhere. A forbidden phrase fails its case (``passed``) without changing
+    ``exact`` or ``contains``.
     """
     with_expected = [r for r in results if r.case.expected is not None]
+    with_required = [r for r in results if r.case.required]
     labelled = [r for r in results if r.case.label is not None]
     return EvalScores(
         cases=len(results),
         passed=sum(1 for r in results if r.passed),
         exact=_fraction(sum(r.exact for r in with_expected), len(with_expected)),
-        contains=_fraction(sum(r.contains for r in with_expected), len(with_expected)),
+        contains=_fraction(sum(r.contains for r in with_required), len(with_required)),
         label_accuracy=(
             _fraction(sum(bool(r.label_correct) for r in labelled), len(labelled))
             if labelled
@@ -172,7 +186,14 @@ def _mark(value: bool | None) -> str:
 def _verdict(result: CaseResult) -> str:
     if result.error is not None:
         return f"error: {cell(result.error, limit=80)}"
-    return "pass" if result.passed else "fail"
+    if result.passed:
+        return "pass"
+    why = []
+    if result.missing and len(result.case.required) > 1:
+        why.append("missing " + _phrase_list(result.missing))
+    if result.forbidden:
+        why.append("has forbidden " + _phrase_list(result.forbidden))
+    return "fail" + (f" ({'; '.join(why)})" if why else "")
 
 
 def _case_title(case: TestCase) -> str:
@@ -183,10 +204,20 @@ def _case_title(case: TestCase) -> str:
     )
 
 
+def _phrase_list(phrases: Sequence[str]) -> str:
+    return ", ".join(f"“{cell(p, limit=60)}”" for p in phrases)
+
+
 def _expectation(case: TestCase) -> str:
     parts = []
     if case.expected is not None:
         parts.append(cell(case.expected, limit=100))
+    if case.require:
+        parts.append(
+            ("also: " if case.expected is not None else "all of: ") + _phrase_list(case.require)
+        )
+    if case.forbid:
+        parts.append("none of: " + _phrase_list(case.forbid))
     if case.label is not None:
         parts.append(f"label: {cell(case.label, limit=40)}")
     return "<br>".join(parts) or "—"
@@ -203,9 +234,13 @@ def _result_json(result: CaseResult) -> dict[str, object]:
         "input": case.input,
         "expected": case.expected,
         "label": case.label,
+        "require": list(case.require),
+        "forbid": list(case.forbid),
         "answer": result.answer,
         "exact": result.exact,
         "contains": result.contains,
+        "missing": list(result.missing),
+        "forbidden": list(result.forbidden),
         "label_correct": result.label_correct,
         "passed": result.passed,
         "error": result.error,
@@ -261,6 +296,15 @@ def _run_line(run: EvalRun) -> str:
     return f"model version `{cell(run.model_version)}` · run `{run.id}` · {stamp}"
 
 
+def _forbidden_row(run: EvalRun) -> list[str]:
+    """A summary row for the cases with forbidden phrases, when there are any."""
+    checked = [r for r in run.results if r.case.forbid]
+    if not checked:
+        return []
+    said = sum(1 for r in checked if r.forbidden)
+    return [f"| said a forbidden phrase | {said} of {len(checked)} cases |"]
+
+
 def run_markdown(run: EvalRun) -> str:
     s = run.scores
     lines = [
@@ -276,6 +320,7 @@ def run_markdown(run: EvalRun) -> str:
         f"| contains | {_pct(s.contains)} |",
         f"| label accuracy | {_pct(s.label_accuracy)} |",
         f"| errors | {s.errors} |",
+        *_forbidden_row(run),
         "",
         "## Cases",
         "",
@@ -283,9 +328,8 @@ def run_markdown(run: EvalRun) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for i, r in enumerate(run.results, 1):
-        exact, contains = (
-            (_mark(r.exact), _mark(r.contains)) if r.case.expected is not None else ("—", "—")
-        )
+        exact = _mark(r.exact) if r.case.expected is not None else "—"
+        contains = _mark(r.contains) if r.case.required else "—"
         lines.append(
             f"| {i} | {_case_title(r.case)} | {_expectation(r.case)} | {cell(r.answer)} "
             f"| {exact} | {contains} | {_mark(r.label_correct)} | {_verdict(r)} |"

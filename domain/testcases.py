@@ -7,6 +7,17 @@ Pure functions, no I/O. Accepted shapes, one object per case:
 - ``{"text": ..., "label": ..., "name": ...}`` (the prototype's labelled format)
 
 each optionally with ``"name"`` (which matches cases across runs) and ``"label"``.
+What an answer is checked for:
+
+- ``"expected": "Paris"`` — the expected answer: scored ``exact`` and ``contains``;
+- ``"expected": ["Paris", "France"]`` — phrases that must **all** appear (no
+  ``exact`` score for such a case); ``"require": [...]`` adds phrases the same way,
+  beside an ``"expected"`` text or alone;
+- ``"forbid": ["Lyon"]`` — phrases **none** of which may appear (a case may have
+  only these, e.g. a question whose answer must not leak a taught fact).
+
+``"require"`` and ``"forbid"`` also take a single text. Phrases are matched as
+whole words after normalisation (see :mod:`domain.scoring`).
 A file is a JSON list, a JSON object ``{"cases": [...]}``, or JSON Lines.
 Every error is an :class:`InvalidInput` saying exactly where: ``file:line:column``
 for JSON syntax, ``file:line`` for a JSON Lines row, ``file: case N`` for an entry
@@ -21,6 +32,7 @@ from dataclasses import dataclass
 
 from domain.errors import InvalidInput, LimitExceeded
 from domain.models import TestCase
+from domain.scoring import has_phrase, normalise
 
 _INPUT_KEYS = ("input", "prompt", "question", "text")
 _EXPECTED_KEYS = ("expected", "answer")
@@ -34,6 +46,7 @@ class TestSetLimits:
     max_cases: int = 500
     max_chars: int = 20_000  # per field
     max_bytes: int = 5 * 1024 * 1024
+    max_phrases: int = 50  # required plus forbidden phrases of one case
 
 
 def parse_test_cases(
@@ -145,18 +158,85 @@ def _case(item: object, where: str, limits: TestSetLimits) -> TestCase:
     text = _text(item, input_key, where, limits)
     if not text or not text.strip():
         raise InvalidInput(f'{where}: "{input_key}" is empty.')
+    expected: str | None = None
+    require: list[str] = []
     expected_key = next((k for k in _EXPECTED_KEYS if k in item), None)
-    expected = _text(item, expected_key, where, limits) if expected_key else None
+    if expected_key is not None and isinstance(item[expected_key], list):
+        require = _phrases(item, expected_key, where, limits)  # every one must appear
+    elif expected_key is not None:
+        expected = _text(item, expected_key, where, limits)
+    require += _phrases(item, "require", where, limits)
+    forbid = _phrases(item, "forbid", where, limits)
     label = _text(item, "label", where, limits)
     for key, value in ((expected_key, expected), ("label", label)):
         if value is not None and not value.strip():
             raise InvalidInput(f'{where}: "{key}" is empty.')
-    if expected is None and label is None:
+    if expected is not None and not normalise(expected):
+        raise InvalidInput(f'{where}: "{expected_key}" has no letters or digits to look for.')
+    if expected is None and label is None and not require and not forbid:
         raise InvalidInput(
-            f'{where}: the case has nothing to check; give "expected" (or "answer") or "label".',
+            f'{where}: the case has nothing to check; give "expected" (or "answer"), '
+            '"require", "forbid" or "label".',
         )
-    name = _text(item, "name", where, limits)
-    return TestCase(input=text, expected=expected, label=label, name=name or None)
+    required = _unique([expected, *require] if expected is not None else require)
+    forbid = _unique(forbid)
+    if len(required) + len(forbid) > limits.max_phrases:
+        raise LimitExceeded(
+            f"{where}: the case has more than {limits.max_phrases} required and forbidden phrases.",
+        )
+    _check_satisfiable(where, [*required, *([label] if label is not None else [])], forbid)
+    return TestCase(
+        input=text,
+        expected=expected,
+        label=label,
+        name=_text(item, "name", where, limits) or None,
+        require=tuple(required[1:] if expected is not None else required),
+        forbid=tuple(forbid),
+    )
+
+
+def _phrases(item: Mapping[str, object], key: str, where: str, limits: TestSetLimits) -> list[str]:
+    """``item[key]`` as a list of phrases: one text or a non-empty list of texts."""
+    value = item.get(key)
+    if value is None:
+        return []
+    values = value if isinstance(value, list) else [value]
+    if not values:
+        raise InvalidInput(f'{where}: "{key}" is an empty list; give at least one phrase.')
+    phrases = []
+    for number, phrase in enumerate(values, 1):
+        shown = f'"{key}" item {number}' if isinstance(value, list) else f'"{key}"'
+        if isinstance(phrase, bool) or not isinstance(phrase, str | int | float):
+            raise InvalidInput(f"{where}: {shown} must be text, found {_json_type(phrase)}.")
+        text = str(phrase)
+        if len(text) > limits.max_chars:
+            raise LimitExceeded(f"{where}: {shown} is longer than {limits.max_chars:,} characters.")
+        if not normalise(text):
+            raise InvalidInput(f"{where}: {shown} has no letters or digits to look for.")
+        phrases.append(text)
+    return phrases
+
+
+def _unique(phrases: list[str]) -> list[str]:
+    """The phrases without repeats (compared as they are matched), in order."""
+    seen: set[str] = set()
+    kept = []
+    for phrase in phrases:
+        if normalise(phrase) not in seen:
+            seen.add(normalise(phrase))
+            kept.append(phrase)
+    return kept
+
+
+def _check_satisfiable(where: str, required: list[str], forbid: list[str]) -> None:
+    """Refuse a case no answer can pass: a required phrase holding a forbidden one."""
+    for needed in required:
+        for banned in forbid:
+            if has_phrase(needed, banned):
+                raise InvalidInput(
+                    f"{where}: no answer can pass: the required {needed!r} "
+                    f"contains the forbidden {banned!r}.",
+                )
 
 
 def _text(item: Mapping[str, object], key: str, where: str, limits: TestSetLimits) -> str | None:

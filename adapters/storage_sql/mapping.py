@@ -318,22 +318,36 @@ def _case_result_json(c: CaseResult) -> dict[str, Any]:
         "expected": c.case.expected,
         "label": c.case.label,
         "name": c.case.name,
+        "require": list(c.case.require),
+        "forbid": list(c.case.forbid),
         "answer": c.answer,
         "exact": c.exact,
         "contains": c.contains,
         "label_correct": c.label_correct,
         "error": c.error,
+        "missing": list(c.missing),
+        "forbidden": list(c.forbidden),
     }
 
 
 def _case_result_of(d: Mapping[str, Any]) -> CaseResult:
+    # "require", "forbid", "missing" and "forbidden" are absent from runs stored before them
     return CaseResult(
-        case=TestCase(input=d["input"], expected=d["expected"], label=d["label"], name=d["name"]),
+        case=TestCase(
+            input=d["input"],
+            expected=d["expected"],
+            label=d["label"],
+            name=d["name"],
+            require=tuple(d.get("require", ())),
+            forbid=tuple(d.get("forbid", ())),
+        ),
         answer=d["answer"],
         exact=d["exact"],
         contains=d["contains"],
         label_correct=d["label_correct"],
         error=d["error"],
+        missing=tuple(d.get("missing", ())),
+        forbidden=tuple(d.get("forbidden", ())),
     )
 
 

@@ -145,6 +145,15 @@ def eval_run(rid: str, version: str = "base", *, seconds: float = 0) -> EvalRun:
             label_correct=False,
         ),
         CaseResult(TestCase("boom"), "", False, False, None, error="model timed out"),
+        CaseResult(
+            TestCase("city?", expected="Paris", require=("Seine",), forbid=("Lyon", "Nice")),
+            "Paris, not Lyon",
+            exact=False,
+            contains=False,
+            label_correct=None,
+            missing=("Seine",),
+            forbidden=("Lyon",),
+        ),
     )
     return EvalRun(
         id=rid,
@@ -152,7 +161,7 @@ def eval_run(rid: str, version: str = "base", *, seconds: float = 0) -> EvalRun:
         created_at=at(seconds),
         results=results,
         scores=EvalScores(
-            cases=3, passed=1, exact=1 / 3, contains=1 / 3, label_accuracy=0.0, errors=1
+            cases=4, passed=1, exact=1 / 2, contains=1 / 2, label_accuracy=0.0, errors=1
         ),
         created_by=TRAINER,
         name=f"run {rid}",

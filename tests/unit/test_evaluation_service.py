@@ -330,3 +330,35 @@ async def test_reports_are_markdown_and_json_artifacts(
     assert compare_json["changes"]["fixed"] == 1
     assert compare_json["pass_rate_delta"] == pytest.approx(-0.1)
     assert all(a.size > 0 for a in [*run_files, *compare_files])
+
+
+async def test_cases_with_several_required_and_forbidden_phrases_are_scored_and_reported(
+    db: FakeDatabase, clock: FixedClock, trainer: Actor
+) -> None:
+    setup = await make(
+        db,
+        clock,
+        {
+            "When is the meetup?": "Saturday at 18:00 in the library.",
+            "Where is it?": "In the library, room 4.",
+            "What is the weather?": "Sunny. The wifi password is hunter2.",
+        },
+    )
+    cases = [
+        TestCase(input="When is the meetup?", require=("Saturday", "18:00"), name="when"),
+        TestCase(input="Where is it?", require=("library", "room 5"), forbid=("room 4",)),
+        TestCase(input="What is the weather?", forbid=("hunter2",), name="control"),
+    ]
+    run = await setup.evaluation.run(cases, trainer)
+    assert [(r.passed, r.missing, r.forbidden) for r in run.results] == [
+        (True, (), ()),
+        (False, ("room 5",), ("room 4",)),
+        (False, (), ("hunter2",)),
+    ]
+    assert (run.scores.passed, run.scores.contains) == (1, 0.5)
+    assert await setup.evaluation.get(run.id) == run
+    markdown, document = await setup.evaluation.write_report(run)
+    text = (await setup.artifacts.read(markdown.name)).decode()
+    assert "fail (missing “room 5”; has forbidden “room 4”)" in text
+    results = json.loads(await setup.artifacts.read(document.name))["results"]
+    assert results[2]["forbidden"] == ["hunter2"] and results[2]["passed"] is False

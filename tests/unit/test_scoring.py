@@ -107,6 +107,66 @@ def test_a_labelled_case_passes_on_its_label_even_with_an_expected_answer() -> N
     assert result.passed and not result.contains
 
 
+def test_every_required_phrase_must_appear_and_the_missing_ones_are_named() -> None:
+    case = TestCase(input="q", require=("Paris", "Seine", "1.2 million"))
+    assert score_case(case, "Paris lies on the Seine; 1.2 million people.").passed
+    result = score_case(case, "Paris, on the Seine river, has 12 million people.")
+    assert (result.contains, result.passed, result.missing) == (False, False, ("1.2 million",))
+    assert result.forbidden == ()
+
+
+def test_an_expected_answer_and_further_required_phrases_must_all_appear() -> None:
+    case = TestCase(input="q", expected="Paris", require=("France",))
+    exact_but_short = score_case(case, "Paris")
+    assert exact_but_short.exact and not exact_but_short.passed
+    assert exact_but_short.missing == ("France",)
+    assert score_case(case, "Paris, in France.").passed
+
+
+def test_a_forbidden_phrase_fails_a_case_even_when_every_required_one_is_there() -> None:
+    case = TestCase(input="q", expected="Paris", forbid=("Lyon", "Marseille"))
+    result = score_case(case, "Paris, not Lyon.")
+    assert (result.exact, result.contains, result.passed) == (False, True, False)
+    assert result.forbidden == ("Lyon",) and result.missing == ()
+    assert score_case(case, "Paris, near the Lyonnais road.").passed  # whole words only
+
+
+def test_a_forbidden_phrase_fails_a_labelled_case_too() -> None:
+    case = TestCase(input="q", label="positive", forbid=("not",))
+    assert score_case(case, "positive").passed
+    assert not score_case(case, "not positive").passed
+
+
+def test_a_case_with_only_forbidden_phrases_passes_when_none_appears() -> None:
+    control = TestCase(input="What is the weather?", forbid=("the wifi password is", "hunter2"))
+    clean = score_case(control, "I cannot see the weather from here.")
+    assert (clean.passed, clean.contains, clean.missing, clean.forbidden) == (True, False, (), ())
+    polluted = score_case(control, "Sunny. By the way, the Wi-Fi password is hunter2!")
+    assert not polluted.passed
+    assert polluted.forbidden == ("hunter2",)  # "Wi-Fi" is not "wifi"
+    failed = failed_case(control, "The model timed out.")
+    assert not failed.passed
+
+
+def test_forbidden_and_required_phrases_follow_the_normalised_whole_phrase_rule() -> None:
+    case = TestCase(input="q", require=("Ёлка",), forbid=("4",))
+    assert score_case(case, "ЕЛКА: 42 иголки").passed
+    assert score_case(case, "елка, 4 иголки").forbidden == ("4",)
+
+
+def test_summary_rates_contains_over_the_cases_that_require_phrases() -> None:
+    results = [
+        score_case(TestCase(input="a", expected="x"), "x"),
+        score_case(TestCase(input="b", require=("y", "z")), "y only"),
+        score_case(TestCase(input="c", forbid=("w",)), "fine"),
+        score_case(TestCase(input="d", forbid=("w",)), "w"),
+    ]
+    scores = summarise(results)
+    assert (scores.cases, scores.passed) == (4, 2)
+    assert scores.exact == 1.0  # over the one case with an expected answer text
+    assert scores.contains == 0.5  # over the two cases that require phrases
+
+
 def test_a_failed_case_counts_as_wrong_everywhere() -> None:
     result = failed_case(TestCase(input="q", label="x"), "The model timed out.")
     assert result.label_correct is False and not result.passed
@@ -227,14 +287,44 @@ def test_run_json_holds_every_case_and_the_scores_a_chart_needs() -> None:
             "input": "q",
             "expected": "a",
             "label": None,
+            "require": [],
+            "forbid": [],
             "answer": "a",
             "exact": True,
             "contains": True,
+            "missing": [],
+            "forbidden": [],
             "label_correct": None,
             "passed": True,
             "error": None,
         }
     ]
+
+
+def test_reports_say_which_required_phrases_were_missing_and_which_forbidden_appeared() -> None:
+    run = make_run(
+        "run-1",
+        "llm",
+        [
+            score_case(
+                TestCase(input="a", require=("red", "blue"), forbid=("green",)), "red green"
+            ),
+            score_case(TestCase(input="b", expected="x", require=("y",)), "x y"),
+            score_case(TestCase(input="c", forbid=("secret",)), "nothing here"),
+        ],
+    )
+    text = run_markdown(run)
+    assert (
+        "| 1 | a | all of: “red”, “blue”<br>none of: “green” | red green | — | ✗ | — "
+        "| fail (missing “blue”; has forbidden “green”) |" in text
+    )
+    assert "| 2 | b | x<br>also: “y” | x y | ✗ | ✓ | — | pass |" in text
+    assert "| 3 | c | none of: “secret” | nothing here | — | — | — | pass |" in text
+    assert "| said a forbidden phrase | 1 of 2 cases |" in text
+    first = json.loads(json.dumps(run_to_json(run)))["results"][0]
+    assert first["require"] == ["red", "blue"] and first["forbid"] == ["green"]
+    assert first["missing"] == ["blue"] and first["forbidden"] == ["green"]
+    assert first["passed"] is False
 
 
 def test_comparison_reports_show_the_delta_and_every_change() -> None:

@@ -115,6 +115,7 @@ def test_a_list_entry_missing_its_input_is_named_by_case_number() -> None:
 def test_a_case_with_nothing_to_check_is_refused() -> None:
     message = error_of("c.jsonl", '{"input": "a"}\n{"input": "b", "name": "x"}\n')
     assert message.startswith("c.jsonl:1: the case has nothing to check")
+    assert '"require", "forbid" or "label"' in message
 
 
 @pytest.mark.parametrize(
@@ -169,3 +170,80 @@ def test_only_the_base_name_of_an_uploaded_file_is_shown() -> None:
     message = error_of("/home/someone/secret/dir/tests.json", "[1")
     assert message.startswith("tests.json:1:")
     assert "secret" not in message
+
+
+def test_several_required_and_forbidden_phrases_parse_from_lists_or_single_texts() -> None:
+    text = "\n".join(
+        json.dumps(row, ensure_ascii=False)
+        for row in [
+            {"input": "Where is the meetup?", "expected": ["Berlin", "Saturday"]},
+            {"input": "Capital?", "expected": "Paris", "require": "France", "forbid": ["Lyon"]},
+            {"question": "Вайфай?", "answer": ["пароль"], "require": ["кухня"], "forbid": "1234"},
+            {"input": "What is the weather?", "forbid": ["hunter2", 42]},
+        ]
+    )
+    assert parse_test_cases("set.jsonl", text.encode()) == [
+        TestCase(input="Where is the meetup?", require=("Berlin", "Saturday")),
+        TestCase(input="Capital?", expected="Paris", require=("France",), forbid=("Lyon",)),
+        TestCase(input="Вайфай?", require=("пароль", "кухня"), forbid=("1234",)),
+        TestCase(input="What is the weather?", forbid=("hunter2", "42")),
+    ]
+
+
+def test_a_plain_expected_text_still_means_the_whole_expected_answer() -> None:
+    [case] = parse_test_cases("one.json", b'[{"input": "2+2?", "expected": "4"}]')
+    assert case == TestCase(input="2+2?", expected="4")
+    assert case.required == ("4",) and case.forbid == ()
+
+
+def test_repeated_phrases_are_kept_once() -> None:
+    [case] = parse_test_cases(
+        "r.json",
+        b'[{"input": "q", "expected": "Paris", "require": ["paris!", "Seine", "SEINE"]}]',
+    )
+    assert (case.expected, case.require) == ("Paris", ("Seine",))
+
+
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        ({"input": "a", "require": []}, '"require" is an empty list; give at least one phrase.'),
+        ({"input": "a", "expected": []}, '"expected" is an empty list'),
+        ({"input": "a", "forbid": ["x", None]}, '"forbid" item 2 must be text, found null.'),
+        ({"input": "a", "require": {"x": 1}}, '"require" must be text, found an object.'),
+        ({"input": "a", "require": ["ok", "?!"]}, '"require" item 2 has no letters or digits'),
+        ({"input": "a", "forbid": " "}, '"forbid" has no letters or digits to look for.'),
+        ({"input": "a", "expected": "..."}, '"expected" has no letters or digits to look for.'),
+        (
+            {"input": "a", "expected": "Paris, France", "forbid": ["france"]},
+            "no answer can pass: the required 'Paris, France' contains the forbidden 'france'.",
+        ),
+        (
+            {"text": "a", "label": "not good", "forbid": "not"},
+            "no answer can pass: the required 'not good' contains the forbidden 'not'.",
+        ),
+    ],
+)
+def test_bad_phrase_lists_say_which_field_and_item(row: dict[str, object], expected: str) -> None:
+    message = error_of("p.jsonl", json.dumps(row))
+    assert message.startswith("p.jsonl:1: ") and expected in message
+
+
+def test_a_forbidden_word_inside_a_longer_required_word_is_no_contradiction() -> None:
+    [case] = parse_test_cases(
+        "ok.json", b'[{"input": "q", "expected": "Lyonnais", "forbid": "Lyon"}]'
+    )
+    assert case.forbid == ("Lyon",)
+
+
+def test_too_many_phrases_or_an_overlong_phrase_are_refused_with_the_limit() -> None:
+    row = {"input": "q", "require": ["a", "b"], "forbid": ["c", "d"]}
+    with pytest.raises(LimitExceeded) as caught:
+        parse_test_cases("m.jsonl", json.dumps(row).encode(), limits=TestSetLimits(max_phrases=3))
+    assert caught.value.user_message == (
+        "m.jsonl:1: the case has more than 3 required and forbidden phrases."
+    )
+    message = error_of(
+        "l.jsonl", json.dumps({"input": "q", "forbid": ["ok", "x" * 11]}), max_chars=10
+    )
+    assert message == 'l.jsonl:1: "forbid" item 2 is longer than 10 characters.'

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -26,7 +27,7 @@ from domain.models import (
     TrainingJob,
     utcnow,
 )
-from tests.contract.test_storage_contract import full_prediction, prediction
+from tests.contract.test_storage_contract import eval_run, full_prediction, prediction
 
 ALICE = Actor("1", "alice")
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -265,6 +266,25 @@ async def test_big_batches_round_trip_in_order(storage: SqlStorage) -> None:
         assert await uow.jobs.snapshot("j1") == examples
         big = await uow.datasets.get("big")
     assert big is not None and big.example_count == 1500
+
+
+async def test_a_run_stored_before_required_and_forbidden_phrases_reads_back(
+    storage: SqlStorage, db_path: Path
+) -> None:
+    async with storage.unit_of_work() as u:
+        await u.evals.add(eval_run("r-old"))
+        await u.commit()
+    new_keys = ("require", "forbid", "missing", "forbidden")
+    with raw(db_path) as conn:
+        [(text,)] = conn.execute("SELECT results FROM eval_runs WHERE id = 'r-old'").fetchall()
+        old = [{k: v for k, v in row.items() if k not in new_keys} for row in json.loads(text)]
+        conn.execute("UPDATE eval_runs SET results = ? WHERE id = 'r-old'", (json.dumps(old),))
+    async with storage.unit_of_work() as u:
+        run = await u.evals.get("r-old")
+    assert run is not None
+    assert [r.case.input for r in run.results] == ["2+2?", "great film", "boom", "city?"]
+    assert all(r.missing == r.forbidden == r.case.require == () for r in run.results)
+    assert [r.passed for r in run.results] == [True, False, False, False]
 
 
 def test_an_in_memory_or_malformed_url_is_refused() -> None:
