@@ -31,7 +31,7 @@ HELP = """\
 Type a question to chat. Commands:
   /good, /bad              rate the last answer
   /feedback TEXT           comment on the last answer
-  /correct TEXT            give the better answer to the last question
+  /correct TEXT            give the better answer to the last question (as typed)
   /forget                  start this conversation afresh
   /dataset ...             list | create NAME | show NAME | add NAME --prompt P --answer A
                            | import NAME FILE | select NAME | export NAME [--format sft|dpo]
@@ -45,6 +45,7 @@ Add --help to any command for its options."""
 
 _ALIASES = {"test": ["eval", "run"], "model": ["models"], "datasets": ["dataset"]}
 _MANAGEMENT = {"dataset", "train", "eval", "models"}
+_FREE_TEXT = {"correct", "feedback"}  # the rest of the line is the text, as typed
 
 
 def run_repl(
@@ -143,13 +144,32 @@ async def ask(session: Session, text: str) -> None:
         report_error(console, error)
 
 
+def split_command(line: str) -> list[str]:
+    """The command's name and its arguments.
+
+    A command whose argument is free text (``/correct``, ``/feedback``) gets the
+    rest of the line as it was typed, apostrophes and quotes included; the others
+    are split like a shell line, so options and quoted arguments work
+    (``ValueError`` on an unclosed quote).
+    """
+    parts = line.split(maxsplit=1)
+    if parts and parts[0].lower() in _FREE_TEXT:
+        return parts
+    return shlex.split(line)
+
+
 async def handle_command(session: Session, line: str) -> bool:
     """Run one slash command; False means quit."""
     console = session.console
     try:
-        args = shlex.split(line)
+        args = split_command(line)
     except ValueError as error:
-        console.print(f"Could not read that command: {error}.", style="red", markup=False)
+        console.print(
+            f"Could not read that command: {error}. Put text with an apostrophe "
+            "or a quote in double quotes (\"it's\"), or escape it (it\\'s).",
+            style="red",
+            markup=False,
+        )
         return True
     if not args:
         return True
