@@ -260,10 +260,12 @@ def models_pull(
         return
     from rich.console import Console
 
-    from app.logging import configure_logging
+    from app.logging import configure_terminal_logging
 
     settings = Settings()
-    configure_logging(level=settings.log.level, fmt=settings.log.format)
+    configure_terminal_logging(
+        level=settings.log.level, fmt=settings.log.format, data_dir=settings.data_dir, chat=False
+    )
     raise typer.Exit(pull_models(settings, names or [], Console(highlight=False, soft_wrap=True)))
 
 

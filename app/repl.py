@@ -11,14 +11,16 @@ from __future__ import annotations
 import asyncio
 import shlex
 import sys
+from pathlib import Path
 from typing import TextIO
 
 import structlog
 import typer
 from rich.console import Console
+from rich.markup import escape as esc
 
 from app.bootstrap import Overrides, bootstrap
-from app.logging import configure_logging
+from app.logging import configure_logging, configure_terminal_logging
 from app.session import DeferredRunner, Session, report_error, terminal_actor
 from app.settings import Settings
 from domain.errors import InvalidInput
@@ -56,9 +58,21 @@ def run_repl(
     stdin: TextIO | None = None,
     console: Console | None = None,
 ) -> int:
-    configure_logging(level=settings.log.level, fmt=settings.log.format)
+    if stdin is None:  # a person at a terminal: the log goes to a file, not into the chat
+        log_file = configure_terminal_logging(
+            level=settings.log.level, fmt=settings.log.format, data_dir=settings.data_dir, chat=True
+        )
+    else:
+        log_file = configure_logging(level=settings.log.level, fmt=settings.log.format)
     return asyncio.run(
-        repl(settings, conversation=conversation, overrides=overrides, stdin=stdin, console=console)
+        repl(
+            settings,
+            conversation=conversation,
+            overrides=overrides,
+            stdin=stdin,
+            console=console,
+            log_file=log_file,
+        )
     )
 
 
@@ -69,6 +83,7 @@ async def repl(
     overrides: Overrides | None = None,
     stdin: TextIO | None = None,
     console: Console | None = None,
+    log_file: Path | None = None,
 ) -> int:
     stdin = stdin or sys.stdin
     console = console or Console(highlight=False, soft_wrap=True)
@@ -86,8 +101,10 @@ async def repl(
             console.print(container.llm_problem, style="yellow", markup=False)
         active = await container.models.active()
         if interactive:
+            where = f" Log: {log_file}" if log_file is not None else ""
             console.print(
-                f"trainerbot — answering with [bold]{active.name}[/bold]. /help for commands."
+                f"trainerbot — answering with [bold]{esc(active.name)}[/bold]. "
+                f"/help for commands.{esc(where)}"
             )
         while True:
             line = await _read_line(stdin, "you> " if interactive else None)

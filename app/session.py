@@ -18,7 +18,7 @@ import structlog
 from rich.console import Console
 
 from app.bootstrap import Container, Overrides, bootstrap
-from app.logging import configure_logging
+from app.logging import configure_terminal_logging
 from app.settings import Settings
 from domain.errors import DomainError
 from domain.models import Actor, Place
@@ -74,7 +74,12 @@ class OneShotRunner:
 
     def run(self, work: Work) -> None:
         settings = self._settings_factory()
-        configure_logging(level=settings.log.level, fmt=settings.log.format)
+        configure_terminal_logging(
+            level=settings.log.level,
+            fmt=settings.log.format,
+            data_dir=settings.data_dir,
+            chat=False,
+        )
         console = Console(highlight=False, soft_wrap=True)
         self.exit_code = asyncio.run(self._main(settings, console, work))
 
