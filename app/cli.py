@@ -40,6 +40,30 @@ app.add_typer(eval_app, name="eval")
 app.add_typer(models_app, name="models")
 
 
+def _print_version(value: bool) -> None:
+    if not value:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        typer.echo(f"trainerbot {version('trainerbot')}")
+    except PackageNotFoundError:
+        typer.echo("trainerbot (version unknown: the package is not installed)")
+    raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """A Discord assistant your community can talk to and teach."""
+
+
 def _runner(ctx: typer.Context) -> Runner:
     obj = ctx.find_root().obj
     if obj is None:
@@ -144,10 +168,20 @@ def dataset_export(
     ctx: typer.Context,
     name: str,
     fmt: Annotated[
-        str, typer.Option("--format", help="sft (chat JSONL) or dpo (preference JSONL).")
+        str,
+        typer.Option(
+            "--format",
+            help="sft: supervised chat JSONL, one conversation ending in the answer per "
+            "example. dpo: preference JSONL, the answer preferred over the rejected one, "
+            "for the examples that have a rejected answer.",
+        ),
     ] = "sft",
 ) -> None:
-    """Export as OpenAI fine-tuning JSONL into the artifact store."""
+    """Export as OpenAI fine-tuning JSONL into the artifact store: --format sft or dpo.
+
+    sft (supervised fine-tuning) teaches the answers; dpo (direct preference
+    optimisation) teaches to prefer each answer over its rejected one.
+    """
     _go(ctx, lambda s: views.dataset_export(s, name, fmt))
 
 
@@ -200,10 +234,19 @@ def train_list(
 def eval_run(
     ctx: typer.Context,
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
-    version: Annotated[str | None, typer.Option(help="Model version (default: active).")] = None,
+    version: Annotated[
+        str | None,
+        typer.Option(
+            help="Model version (default: the active one; base: the model without taught memory)."
+        ),
+    ] = None,
     name: Annotated[str, typer.Option(help="A name for this run.")] = "",
 ) -> None:
-    """Run a JSON/JSONL test set against a model version and write a report."""
+    """Run a JSON/JSONL test set against a model version and write a report.
+
+    A case is {"input": ..., "expected": ...}; "expected" may be a list of phrases
+    that must all appear, "forbid" a list of phrases none of which may (docs/datasets.md).
+    """
     _go(ctx, lambda s: views.eval_run(s, path, version, name))
 
 
@@ -224,13 +267,13 @@ def eval_list(ctx: typer.Context, limit: Annotated[int, typer.Option(min=1, max=
 
 @models_app.command("list")
 def models_list(ctx: typer.Context) -> None:
-    """List model versions; the active one is marked."""
+    """List model versions; the active one and the base are marked."""
     _go(ctx, views.models_list)
 
 
 @models_app.command("use")
 def models_use(ctx: typer.Context, name: str) -> None:
-    """Activate a model version."""
+    """Activate a model version (base: the model without taught memory)."""
     _go(ctx, lambda s: views.models_use(s, name))
 
 

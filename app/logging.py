@@ -128,12 +128,33 @@ def configure_logging(
     for handler in handlers:
         root.addHandler(handler)
     root.setLevel(level)
-    # Chatty libraries: their debug output is noise, and httpx logs request URLs.
-    for name in ("httpx", "httpcore", "openai", "discord.gateway", "aiosqlite", "alembic", "bm25s"):
-        logging.getLogger(name).setLevel(max(logging.getLevelName(level), logging.WARNING))
+    # Chatty libraries: their debug output is noise, and httpx logs request URLs. Some
+    # set their own level when imported (bm25s: DEBUG), so the handlers filter too.
+    quiet = _QuietLibraries(max(logging.getLevelName(level), logging.WARNING))
+    for name in _CHATTY:
+        logging.getLogger(name).setLevel(quiet.level)
+    for handler in handlers:
+        handler.addFilter(quiet)
     if file is not None and log_file is None:
         structlog.get_logger().warning("log_file_unavailable", path=str(file))
     return file if log_file is not None else None
+
+
+_CHATTY = ("httpx", "httpcore", "openai", "discord.gateway", "aiosqlite", "alembic", "bm25s")
+
+
+class _QuietLibraries(logging.Filter):
+    """Drops the chatty libraries' records below ``level``, whatever their loggers say."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= self.level:
+            return True
+        name = record.name
+        return not any(name == lib or name.startswith(lib + ".") for lib in _CHATTY)
 
 
 def _formatter(shared: list[Processor], fmt: str, *, tty: bool) -> logging.Formatter:

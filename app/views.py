@@ -6,6 +6,7 @@ No business rule lives here; every check happens in the domain services.
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 from rich.markup import escape as esc
@@ -14,7 +15,7 @@ from rich.table import Table
 
 from app.session import Session
 from domain.errors import InvalidInput
-from domain.models import EvalComparison, EvalRun, JobStatus, TrainingJob
+from domain.models import Artifact, EvalComparison, EvalRun, JobStatus, TrainingJob
 from domain.services.datasets import ExportFormat
 from domain.testcases import TestSetLimits, parse_test_cases
 
@@ -231,8 +232,15 @@ async def eval_run(s: Session, path: Path, version: str | None, name: str) -> No
             cases, s.actor, version=version, name=name, report=report
         )
     print_run(s, run)
-    artifacts = await s.container.evaluation.write_report(run)
-    s.console.print("Report: " + ", ".join(a.name for a in artifacts))
+    print_reports(s, await s.container.evaluation.write_report(run))
+
+
+def print_reports(s: Session, artifacts: list[Artifact]) -> None:
+    """The report files' names, and the folder they are in when they are on disk."""
+    s.console.print("Report: " + ", ".join(a.name for a in artifacts), markup=False)
+    root = getattr(s.container.artifacts, "root", None)  # the file system store has one
+    if isinstance(root, Path):
+        s.console.print(f"  in {os.path.abspath(root)}{os.sep}", markup=False)
 
 
 def print_comparison(s: Session, cmp: EvalComparison) -> None:
@@ -257,8 +265,7 @@ def print_comparison(s: Session, cmp: EvalComparison) -> None:
 async def eval_compare(s: Session, before: str, after: str) -> None:
     cmp = await s.container.evaluation.compare(before, after)
     print_comparison(s, cmp)
-    artifacts = await s.container.evaluation.write_report(cmp)
-    s.console.print("Report: " + ", ".join(a.name for a in artifacts))
+    print_reports(s, await s.container.evaluation.write_report(cmp))
 
 
 async def eval_list(s: Session, limit: int) -> None:
@@ -274,17 +281,23 @@ async def eval_list(s: Session, limit: int) -> None:
 
 async def models_list(s: Session) -> None:
     active = await s.container.models.active()
+    base = await s.container.models.base_name()
     table = Table("version", "llm model", "memory", "job", "created")
     for v in await s.container.models.all():
         mark = "* " if v.name == active.name else "  "
         table.add_row(
-            mark + esc(v.name),
+            mark + esc(v.name) + (" (base)" if v.name == base else ""),
             esc(v.llm_model),
             v.memory or "",
             (v.job_id or "")[:8],
             f"{v.created_at:%Y-%m-%d %H:%M}",
         )
     s.console.print(table)
+    s.console.print(
+        "* answers now · (base): the language model without any taught memory; "
+        "`base` names it, e.g. `eval run FILE --version base`, `models use base`.",
+        markup=False,
+    )
 
 
 async def models_use(s: Session, name: str) -> None:

@@ -12,6 +12,8 @@ from domain.models import Actor, ModelVersion, utcnow
 from domain.ports import UnitOfWork, UnitOfWorkFactory
 
 ACTIVE_KEY = "active_model_version"
+BASE_KEY = "base_model_version"
+BASE_ALIAS = "base"  # names the base version wherever a version is named
 SYSTEM_ACTOR_ID = "system"
 _HISTORY_LIMIT = 100  # activations looked at when rolling back
 
@@ -29,6 +31,10 @@ class ModelService:
     The active version is cached in this process: ``active()`` costs nothing after
     the first call, ``activate``/``rollback``/``ensure_base`` refresh the cache, and
     ``refresh()`` re-reads it (for a process that shares storage with others).
+
+    The **base** version is the configured language model on its own, without a
+    memory: the one ``ensure_base`` registers. ``base`` (any case) names it in
+    ``get`` and ``activate`` — unless a version is really named so.
     """
 
     def __init__(self, *, uow: UnitOfWorkFactory, clock: Callable[[], datetime] = utcnow) -> None:
@@ -45,6 +51,8 @@ class ModelService:
                 version = ModelVersion(name=name, llm_model=llm_model, created_at=self._clock())
                 await uow.models.add(version)
                 log.info("model_version_registered", version=name)
+            if await uow.state.get(BASE_KEY) != name:
+                await uow.state.set(BASE_KEY, name)
             active = await self._read_active(uow)
             if active is None:
                 await self._set_active(uow, version, SYSTEM_ACTOR_ID)
@@ -52,6 +60,11 @@ class ModelService:
             await uow.commit()
         self._active = active
         return version
+
+    async def base_name(self) -> str | None:
+        """The base version's name (None before ``ensure_base`` ever ran)."""
+        async with self._uow() as uow:
+            return await uow.state.get(BASE_KEY)
 
     async def active(self) -> ModelVersion:
         """The version answering now (``NotFound`` before any was activated)."""
@@ -72,11 +85,9 @@ class ModelService:
         return active
 
     async def get(self, name: str) -> ModelVersion:
+        """The version named ``name``; ``base`` is the base version."""
         async with self._uow() as uow:
-            version = await uow.models.get(name)
-        if version is None:
-            raise NotFound(f"There is no model version named {name!r}.", name=name)
-        return version
+            return await self._find(uow, name)
 
     async def all(self) -> list[ModelVersion]:
         """Every version, oldest first."""
@@ -100,13 +111,11 @@ class ModelService:
         """Answer with ``name`` from now on. Trainers only."""
         _require_trainer(actor, "switch the model version")
         async with self._uow() as uow:
-            version = await uow.models.get(name)
-            if version is None:
-                raise NotFound(f"There is no model version named {name!r}.", name=name)
+            version = await self._find(uow, name)
             await self._set_active(uow, version, actor.id)
             await uow.commit()
         self._active = version
-        log.info("model_version_activated", version=name, actor_id=actor.id)
+        log.info("model_version_activated", version=version.name, actor_id=actor.id)
         return version
 
     async def rollback(self, actor: Actor) -> ModelVersion:
@@ -135,6 +144,21 @@ class ModelService:
             "model_version_rolled_back", version=previous.name, previous=current, actor_id=actor.id
         )
         return previous
+
+    async def _find(self, uow: UnitOfWork, name: str) -> ModelVersion:
+        version = await uow.models.get(name)
+        if version is None and name.strip().casefold() == BASE_ALIAS:
+            base = await uow.state.get(BASE_KEY)
+            version = None if base is None else await uow.models.get(base)
+            if version is None:
+                raise NotFound("There is no base model version yet: configure the language model.")
+        if version is None:
+            raise NotFound(
+                f"There is no model version named {name!r} (the model list shows them; "
+                f"`{BASE_ALIAS}` is the model without any taught memory).",
+                name=name,
+            )
+        return version
 
     async def _read_active(self, uow: UnitOfWork) -> ModelVersion | None:
         name = await uow.state.get(ACTIVE_KEY)

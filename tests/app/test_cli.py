@@ -76,3 +76,25 @@ def test_without_a_reachable_model_the_chat_starts_and_says_what_to_configure(
     # a question gets a clear message, management still works
     assert any("language model" in line.lower() for line in lines[1:])
     assert "No datasets yet" in done.stdout
+
+
+def test_version_prints_the_package_version() -> None:
+    from importlib.metadata import version
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"trainerbot {version('trainerbot')}"
+
+
+def test_dataset_export_help_explains_both_formats() -> None:
+    result = CliRunner().invoke(app, ["dataset", "export", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    assert "--format" in text and "sft" in text and "dpo" in text
+    assert "supervised" in text and "preference" in text
+
+
+def test_base_is_offered_wherever_a_version_is_named() -> None:
+    for command in (["eval", "run"], ["models", "use"], ["models", "list"]):
+        result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
+        assert "base" in result.output, command

@@ -228,3 +228,14 @@ def test_the_terminal_chat_in_a_pty_shows_no_log_lines_and_says_where_the_log_is
         assert leak not in text
     logged = [json.loads(line)["event"] for line in log_file.read_text().splitlines()]
     assert "llm_unreachable" in logged
+
+
+def test_a_library_that_turns_its_own_debug_on_at_import_stays_quiet() -> None:
+    stream = io.StringIO()
+    configure_logging(level="INFO", fmt="json", stream=stream)
+    logging.getLogger("bm25s").setLevel(logging.DEBUG)  # what importing bm25s does
+    logging.getLogger("bm25s").debug("Building index from IDs")
+    logging.getLogger("httpx").info("HTTP Request: POST http://127.0.0.1/v1/chat/completions")
+    logging.getLogger("bm25s").warning("index is empty")
+    logging.getLogger("bm25sx").info("another library")
+    assert [line["event"] for line in _lines(stream)] == ["index is empty", "another library"]

@@ -111,17 +111,25 @@ def test_evaluation_compares_the_base_and_the_trained_version(cli, tmp_path: Pat
     )
     assert "Imported 2 examples into faq" in cli("dataset", "import", "faq", str(data))
     cli("dataset", "select", "faq")
-    before = cli("eval", "run", str(cases), "--version", "standin-model")
-    assert "0/2 passed" in before
+    before = cli("eval", "run", str(cases), "--version", "base")
+    assert "0/2 passed" in before and "on standin-model:" in before
     assert "succeeded" in cli("train", "start")
+    models = cli("models", "list")
+    assert "standin-model (base)" in models and "* standin-model@mem-0001" in models
     after = cli("eval", "run", str(cases))
     assert "2/2 passed" in after and "standin-model@mem-0001" in after
+    names = re.search(r"Report: (\S+\.md), (\S+\.json)", after).groups()
+    folder = tmp_path / "data" / "artifacts"
+    assert f"  in {folder}{os.sep}" in after
+    assert all((folder / name).is_file() for name in names)
     run_ids = re.findall(r"Run (\w{32})", cli("eval", "list"))
     assert len(run_ids) == 2
     newest, oldest = run_ids
     comparison = cli("eval", "compare", oldest, newest)
     assert "+100%" in comparison
     assert comparison.count("fixed") == 2
+    compared = re.search(r"Report: (compare-\S+\.md)", comparison).group(1)
+    assert (folder / compared).is_file() and f"  in {folder}{os.sep}" in comparison
 
 
 def test_bad_input_gets_a_clear_message_and_keeps_what_is_stored(cli, tmp_path: Path) -> None:

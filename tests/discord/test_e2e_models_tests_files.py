@@ -55,6 +55,18 @@ async def test_inline_test_cases_are_scored_and_reported(h: Harness) -> None:
     assert not result.ephemeral
 
 
+async def test_test_with_version_base_answers_with_the_base_model(h: Harness) -> None:
+    await with_versions(h)
+    await h.reply(h.command("model use", {"version": "test-model@mem-2"}))
+    h.llm.reply = lambda messages: "The answer is 4"
+    cases = json.dumps([{"input": "2+2?", "expected": "4"}])
+    result = await h.reply(h.command("test", {"cases": cases, "version": "base"}))
+    await h.settled(lambda: "Passed" in result.content)
+    [run] = h.db.committed.evals.values()
+    assert run.model_version == BASE_MODEL
+    assert (await h.services.models.active()).name == "test-model@mem-2"
+
+
 async def test_malformed_inline_json_is_refused_with_its_position(h: Harness) -> None:
     cases = '[{"input": "one", "expected": "1"}, {"input": "two" "expected": "2"}]'
     refused = await h.reply(h.command("test", {"cases": cases}))

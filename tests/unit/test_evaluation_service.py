@@ -362,3 +362,15 @@ async def test_cases_with_several_required_and_forbidden_phrases_are_scored_and_
     assert "fail (missing “room 5”; has forbidden “room 4”)" in text
     results = json.loads(await setup.artifacts.read(document.name))["results"]
     assert results[2]["forbidden"] == ["hunter2"] and results[2]["passed"] is False
+
+
+async def test_base_names_the_base_version_for_a_run(
+    db: FakeDatabase, clock: FixedClock, trainer: Actor
+) -> None:
+    setup = await make(db, clock, {"Capital of France?": "Paris"})
+    await setup.models.register(
+        ModelVersion(name=f"{BASE}@m1", llm_model=BASE, memory="m1", created_at=clock())
+    )
+    await setup.models.activate(f"{BASE}@m1", trainer)
+    run = await setup.evaluation.run(CASES[:1], trainer, version="base")
+    assert run.model_version == BASE

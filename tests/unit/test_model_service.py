@@ -174,3 +174,40 @@ async def test_ensure_base_activates_the_base_when_the_active_version_is_gone(
     restarted = ModelService(uow=db.unit_of_work, clock=clock)
     await restarted.ensure_base("llm")
     assert (await restarted.active()).name == "llm"
+
+
+async def test_base_names_the_configured_model_without_memory(
+    models: ModelService, clock: FixedClock, trainer: Actor
+) -> None:
+    assert await models.base_name() is None
+    with pytest.raises(NotFound, match="no base model version yet"):
+        await models.get("base")
+    await models.ensure_base("qwen")
+    await add_versions(models, clock, "qwen@m1")
+    await models.activate("qwen@m1", trainer)
+    assert await models.base_name() == "qwen"
+    assert (await models.get("base")).name == "qwen"
+    assert (await models.get(" BASE ")).name == "qwen"
+    assert (await models.activate("base", trainer)).name == "qwen"
+    assert (await models.active()).name == "qwen"
+
+
+async def test_the_base_follows_the_configured_model_and_a_real_version_named_base_wins(
+    models: ModelService, clock: FixedClock, trainer: Actor
+) -> None:
+    await models.ensure_base("qwen")
+    await models.ensure_base("llama")  # the operator configured another model
+    assert (await models.get("base")).name == "llama"
+    assert (await models.active()).name == "qwen"  # switching the base activates nothing
+    await models.register(ModelVersion(name="base", llm_model="base", created_at=clock()))
+    assert (await models.get("base")).llm_model == "base"
+
+
+async def test_a_missing_version_says_where_to_look_and_what_base_means(
+    models: ModelService,
+) -> None:
+    await models.ensure_base("qwen")
+    with pytest.raises(NotFound) as caught:
+        await models.get("<base version>")
+    assert "the model list shows them" in caught.value.user_message
+    assert "`base` is the model without any taught memory" in caught.value.user_message
