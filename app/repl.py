@@ -40,7 +40,8 @@ Type a question to chat. Commands:
                            | archive NAME
   /train ...               start [DATASET] [--backend B] [-o key=value] | status ID
                            | cancel ID | list
-  /test FILE [--version V] run a test set (same as /eval run); /eval compare A B; /eval list
+  /test FILE [--version V] run a test set (same as /eval run; V=base: no taught memory);
+                           /eval compare A B; /eval list
   /models ...              list | use NAME | rollback | pull [NAME]
   /help, /quit
 Add --help to any command for its options."""
