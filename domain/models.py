@@ -146,6 +146,32 @@ class ExampleSource(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where an example came from and who let it in.
+
+    ``detail`` says it in words a trainer reads ("bot-help.jsonl line 3",
+    "correction of answer 1f2e…", "proposal 9a8b… by Ann"); ``proposal_id`` and
+    ``prediction_id`` point at what it was made from, when anything.
+    """
+
+    origin: ExampleSource
+    detail: str = ""
+    proposed_by: Actor | None = None
+    approved_by: Actor | None = None
+    approved_at: datetime | None = None
+    proposal_id: str | None = None
+    prediction_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Removal:
+    """An example taken out of its dataset: kept, but never trained on or exported."""
+
+    by: Actor
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Example:
     """A teaching example.
 
@@ -163,6 +189,8 @@ class Example:
     rejected: str | None = None
     label: str | None = None
     name: str | None = None
+    provenance: Provenance | None = None
+    removed: Removal | None = None
 
     @property
     def prompt(self) -> str:
@@ -170,6 +198,46 @@ class Example:
             if message.role is Role.USER:
                 return message.content
         return ""
+
+
+class ReviewMode(enum.StrEnum):
+    """Who may teach the bot in a guild."""
+
+    REVIEW = "review"  # a member's correction waits for a trainer's yes
+    TRAINERS_ONLY = "trainers-only"  # only trainers correct answers
+    OPEN = "open"  # a member's correction is learned at once (small private servers)
+
+
+class ProposalKind(enum.StrEnum):
+    CORRECTION = "correction"  # a member proposed a better answer
+    DOWNVOTE = "downvote"  # an answer rated 👎 that nobody corrected yet
+
+
+class ProposalStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """Something a member would like the bot to learn, waiting for a trainer."""
+
+    id: str
+    kind: ProposalKind
+    prediction_id: str
+    question: str
+    answer: str  # the bot's answer
+    proposer: Actor
+    created_at: datetime
+    dataset: str  # where it goes once approved
+    guild_id: str | None = None
+    proposed_answer: str | None = None  # None for a 👎 nobody corrected
+    status: ProposalStatus = ProposalStatus.PENDING
+    decided_by: Actor | None = None
+    decided_at: datetime | None = None
+    reason: str | None = None  # why it was rejected
+    example_id: str | None = None  # what it became
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from domain.models import (
     GenerationOptions,
     ModelVersion,
     Prediction,
+    Proposal,
     RetrievedExample,
     Speech,
     TrainingJob,
@@ -86,6 +87,34 @@ class DatasetRepository(Protocol):
         self, name: str, *, offset: int = 0, limit: int | None = None
     ) -> list[Example]:
         """Examples of a dataset in insertion order."""
+        ...
+
+
+class ProposalRepository(Protocol):
+    async def add(self, proposal: Proposal) -> None: ...
+    async def get(self, proposal_id: str) -> Proposal | None: ...
+    async def with_prefix(self, prefix: str, *, limit: int = 2) -> list[str]:
+        """Ids of proposals that start with ``prefix`` (hex digits only), at most ``limit``."""
+        ...
+
+    async def update(self, proposal: Proposal) -> None: ...
+    async def pending(
+        self, *, guild_id: str | None = None, offset: int = 0, limit: int = 20
+    ) -> list[Proposal]:
+        """Pending proposals, oldest first; of one guild when ``guild_id`` is given."""
+        ...
+
+    async def count_pending(self, *, guild_id: str | None = None) -> int: ...
+    async def by_proposer(self, proposer_id: str, *, limit: int = 20) -> list[Proposal]:
+        """One member's proposals, newest first."""
+        ...
+
+    async def count_since(self, proposer_id: str, since: datetime) -> int:
+        """How many proposals the member made since ``since``."""
+        ...
+
+    async def for_prediction(self, prediction_id: str) -> list[Proposal]:
+        """Proposals about one answer, oldest first."""
         ...
 
 
@@ -176,6 +205,16 @@ class UnitOfWork(Protocol):
 
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+class ReviewUnitOfWork(UnitOfWork, Protocol):
+    """A unit of work that also holds the review queue (proposals)."""
+
+    @property
+    def proposals(self) -> ProposalRepository: ...
+
+
+ReviewUnitOfWorkFactory = Callable[[], ReviewUnitOfWork]
 
 
 # --------------------------------------------------------------------------- language model

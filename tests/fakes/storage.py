@@ -25,6 +25,8 @@ from domain.models import (
     Feedback,
     ModelVersion,
     Prediction,
+    Proposal,
+    ProposalStatus,
     TrainingJob,
 )
 
@@ -43,6 +45,7 @@ class _State:
     versions: dict[str, ModelVersion] = dataclasses.field(default_factory=dict)
     activations: list[str] = dataclasses.field(default_factory=list)
     evals: dict[str, EvalRun] = dataclasses.field(default_factory=dict)
+    proposals: dict[str, Proposal] = dataclasses.field(default_factory=dict)
 
     def copy(self) -> _State:
         return _State(
@@ -58,6 +61,7 @@ class _State:
             versions=dict(self.versions),
             activations=list(self.activations),
             evals=dict(self.evals),
+            proposals=dict(self.proposals),
         )
 
 
@@ -315,6 +319,62 @@ class _Evals:
         return runs[:limit]
 
 
+class _Proposals:
+    def __init__(self, s: _State, mutate: _Mutate) -> None:
+        self._s = s
+        self._mutate = mutate
+
+    async def add(self, proposal: Proposal) -> None:
+        def op(s: _State) -> None:
+            s.proposals[proposal.id] = proposal
+
+        self._mutate(op)
+
+    async def update(self, proposal: Proposal) -> None:
+        await self.add(proposal)
+
+    async def get(self, proposal_id: str) -> Proposal | None:
+        return self._s.proposals.get(proposal_id)
+
+    async def with_prefix(self, prefix: str, *, limit: int = 2) -> list[str]:
+        if not _is_hex(prefix):
+            return []
+        return [k for k in sorted(self._s.proposals) if k.startswith(prefix)][: max(0, limit)]
+
+    def _pending(self, guild_id: str | None) -> list[Proposal]:
+        found = [
+            p
+            for p in self._s.proposals.values()
+            if p.status is ProposalStatus.PENDING and (guild_id is None or p.guild_id == guild_id)
+        ]
+        return sorted(found, key=lambda p: p.created_at)
+
+    async def pending(
+        self, *, guild_id: str | None = None, offset: int = 0, limit: int = 20
+    ) -> list[Proposal]:
+        offset = max(offset, 0)
+        return self._pending(guild_id)[offset : offset + max(limit, 0)]
+
+    async def count_pending(self, *, guild_id: str | None = None) -> int:
+        return len(self._pending(guild_id))
+
+    async def by_proposer(self, proposer_id: str, *, limit: int = 20) -> list[Proposal]:
+        mine = [p for p in self._s.proposals.values() if p.proposer.id == proposer_id]
+        mine.sort(key=lambda p: p.created_at, reverse=True)
+        return mine[: max(limit, 0)]
+
+    async def count_since(self, proposer_id: str, since: datetime) -> int:
+        return sum(
+            1
+            for p in self._s.proposals.values()
+            if p.proposer.id == proposer_id and p.created_at >= since
+        )
+
+    async def for_prediction(self, prediction_id: str) -> list[Proposal]:
+        found = [p for p in self._s.proposals.values() if p.prediction_id == prediction_id]
+        return sorted(found, key=lambda p: p.created_at)
+
+
 class FakeUnitOfWork:
     def __init__(self, db: FakeDatabase) -> None:
         self._db = db
@@ -330,6 +390,7 @@ class FakeUnitOfWork:
         self.jobs = _Jobs(s, self._mutate)
         self.models = _Models(s, self._mutate)
         self.evals = _Evals(s, self._mutate)
+        self.proposals = _Proposals(s, self._mutate)
         self._work = s
 
     def _mutate(self, op: Callable[[_State], object]) -> None:

@@ -1,0 +1,213 @@
+"""The review queue: trainers decide which proposals the bot learns.
+
+A proposal is pending until a trainer approves it (it becomes an example of the
+corrections dataset, with provenance) or rejects it (it never reaches a dataset).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+import structlog
+
+from domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from domain.models import (
+    Actor,
+    ChatMessage,
+    Dataset,
+    Example,
+    ExampleSource,
+    Proposal,
+    ProposalKind,
+    ProposalStatus,
+    Provenance,
+    Role,
+    new_id,
+    utcnow,
+)
+from domain.ports import ReviewUnitOfWork, ReviewUnitOfWorkFactory
+from domain.text import similarity
+
+log = structlog.get_logger()
+
+CORRECTIONS_DESCRIPTION = "Corrected answers from the chat (made automatically)."
+SIMILAR_AT = 0.5  # how alike a dataset prompt must be to be shown beside a proposal
+
+
+@dataclass(frozen=True, slots=True)
+class RelatedExample:
+    """What the dataset already says about a proposal's question."""
+
+    example: Example
+    similarity: float
+    conflicting: bool  # its answer differs from the proposed one
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalView:
+    proposal: Proposal
+    related: tuple[RelatedExample, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the edge tells the proposer after a trainer decided."""
+
+    proposal: Proposal
+    example: Example | None = None  # the example it became, when approved
+
+
+class ReviewService:
+    def __init__(
+        self,
+        *,
+        uow: ReviewUnitOfWorkFactory,
+        max_answer_chars: int = 20_000,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._uow = uow
+        self._max_answer = max_answer_chars
+        self._clock = clock
+
+    async def pending(
+        self, actor: Actor, *, guild_id: str | None = None, limit: int = 20, offset: int = 0
+    ) -> list[Proposal]:
+        """Pending proposals, oldest first (trainers only)."""
+        _check_trainer(actor)
+        async with self._uow() as uow:
+            return await uow.proposals.pending(guild_id=guild_id, offset=offset, limit=limit)
+
+    async def mine(self, actor: Actor, *, limit: int = 20) -> list[Proposal]:
+        """The actor's own proposals, newest first; nobody sees anyone else's."""
+        async with self._uow() as uow:
+            return await uow.proposals.by_proposer(actor.id, limit=limit)
+
+    async def show(self, ref: str, actor: Actor) -> ProposalView:
+        _check_trainer(actor)
+        async with self._uow() as uow:
+            proposal = await _find(uow, ref)
+            examples = await uow.datasets.examples(proposal.dataset)
+        related = []
+        for example in examples:
+            score = similarity(proposal.question, example.prompt)
+            if score >= SIMILAR_AT:
+                conflicting = proposal.proposed_answer is not None and _norm(
+                    example.answer
+                ) != _norm(proposal.proposed_answer)
+                related.append(RelatedExample(example, score, conflicting))
+        related.sort(key=lambda r: -r.similarity)
+        return ProposalView(proposal, tuple(related[:5]))
+
+    async def approve(self, ref: str, actor: Actor) -> Decision:
+        return await self._approve(ref, actor, answer=None)
+
+    async def edit_and_approve(self, ref: str, actor: Actor, answer: str) -> Decision:
+        body = answer.strip()
+        if not body:
+            raise InvalidInput("The answer is empty: write the right answer first.")
+        if len(body) > self._max_answer:
+            raise InvalidInput(
+                f"The answer is too long ({len(body)} characters); the limit is {self._max_answer}."
+            )
+        return await self._approve(ref, actor, answer=body)
+
+    async def reject(self, ref: str, actor: Actor, reason: str | None = None) -> Decision:
+        _check_trainer(actor)
+        why = (reason or "").strip()[:500] or None
+        async with self._uow() as uow:
+            proposal = _undecided(await _find(uow, ref))
+            decided = replace(
+                proposal,
+                status=ProposalStatus.REJECTED,
+                decided_by=actor,
+                decided_at=self._clock(),
+                reason=why,
+            )
+            await uow.proposals.update(decided)
+            await uow.commit()
+        log.info("proposal_rejected", proposal_id=proposal.id, with_reason=why is not None)
+        return Decision(decided)
+
+    async def _approve(self, ref: str, actor: Actor, *, answer: str | None) -> Decision:
+        _check_trainer(actor)
+        async with self._uow() as uow:
+            proposal = _undecided(await _find(uow, ref))
+            final = answer or proposal.proposed_answer
+            if final is None:
+                raise InvalidInput(
+                    "Nobody proposed an answer for this one: write it with edit … --answer TEXT."
+                )
+            now = self._clock()
+            if await uow.datasets.get(proposal.dataset) is None:
+                await uow.datasets.add(
+                    Dataset(
+                        name=proposal.dataset, created_at=now, description=CORRECTIONS_DESCRIPTION
+                    )
+                )
+            example = Example(
+                id=new_id(),
+                dataset=proposal.dataset,
+                messages=(ChatMessage(Role.USER, proposal.question),),
+                answer=final,
+                source=ExampleSource.CORRECTION,
+                created_at=now,
+                rejected=proposal.answer,
+                provenance=Provenance(
+                    origin=ExampleSource.CORRECTION,
+                    detail=f"proposal {proposal.id[:8]} by {proposal.proposer.name}",
+                    proposed_by=proposal.proposer,
+                    approved_by=actor,
+                    approved_at=now,
+                    proposal_id=proposal.id,
+                    prediction_id=proposal.prediction_id,
+                ),
+            )
+            decided = replace(
+                proposal,
+                status=ProposalStatus.APPROVED,
+                decided_by=actor,
+                decided_at=now,
+                example_id=example.id,
+                proposed_answer=proposal.proposed_answer
+                if proposal.kind is ProposalKind.CORRECTION
+                else final,
+            )
+            await uow.datasets.add_examples([example])
+            await uow.proposals.update(decided)
+            await uow.commit()
+        log.info("proposal_approved", proposal_id=proposal.id, edited=answer is not None)
+        return Decision(decided, example)
+
+
+def _check_trainer(actor: Actor) -> None:
+    if not actor.is_trainer:
+        raise PermissionDenied("Only trainers can review what the bot learns.")
+
+
+def _undecided(proposal: Proposal) -> Proposal:
+    if proposal.status is not ProposalStatus.PENDING:
+        who = proposal.decided_by.name if proposal.decided_by else "someone"
+        raise Conflict(f"This proposal was already {proposal.status.value} by {who}.")
+    return proposal
+
+
+async def _find(uow: ReviewUnitOfWork, ref: str) -> Proposal:
+    key = ref.strip().lower()
+    if key and all(c in "0123456789abcdef" for c in key):
+        found = await uow.proposals.get(key)
+        if found is not None:
+            return found
+        ids = await uow.proposals.with_prefix(key, limit=2)
+        if len(ids) > 1:
+            raise InvalidInput("More than one proposal starts with that: give more of the id.")
+        if ids:
+            found = await uow.proposals.get(ids[0])
+            if found is not None:
+                return found
+    raise NotFound("There is no proposal with that id.", ref=key[:40])
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split()).casefold()
