@@ -20,6 +20,9 @@ from domain.models import (
     ModelVersion,
     Place,
     Prediction,
+    Proposal,
+    ProposalKind,
+    ProposalStatus,
     Rating,
     Role,
     TestCase,
@@ -385,4 +388,62 @@ def eval_of(r: Row) -> EvalRun:
         ),
         created_by=actor_of(r, "created_by"),
         name=r.name,
+    )
+
+
+# --------------------------------------------------------------------------- review
+
+PROPOSAL_MUTABLE = (
+    "status",
+    "proposed_answer",
+    "decided_by_id",
+    "decided_by_name",
+    "decided_by_is_trainer",
+    "decided_at",
+    "reason",
+    "example_id",
+)
+
+
+def proposal_params(p: Proposal) -> Params:
+    decider = p.decided_by
+    return {
+        "id": p.id,
+        "kind": p.kind.value,
+        "status": p.status.value,
+        "prediction_id": p.prediction_id,
+        "guild_id": p.guild_id,
+        "question": p.question,
+        "answer": p.answer,
+        "proposed_answer": p.proposed_answer,
+        "dataset": p.dataset,
+        **actor_params("proposer", p.proposer),
+        "created_at": p.created_at,
+        "decided_by_id": None if decider is None else decider.id,
+        "decided_by_name": None if decider is None else decider.name,
+        "decided_by_is_trainer": None if decider is None else decider.is_trainer,
+        "decided_at": p.decided_at,
+        "reason": p.reason,
+        "example_id": p.example_id,
+    }
+
+
+def proposal_of(r: Row) -> Proposal:
+    row = r._mapping
+    return Proposal(
+        id=row["id"],
+        kind=ProposalKind(row["kind"]),
+        status=ProposalStatus(row["status"]),
+        prediction_id=row["prediction_id"],
+        guild_id=row["guild_id"],
+        question=row["question"],
+        answer=row["answer"],
+        proposed_answer=row["proposed_answer"],
+        dataset=row["dataset"],
+        proposer=actor_of(r, "proposer"),
+        created_at=row["created_at"],
+        decided_by=None if row["decided_by_id"] is None else actor_of(r, "decided_by"),
+        decided_at=row["decided_at"],
+        reason=row["reason"],
+        example_id=row["example_id"],
     )

@@ -131,6 +131,33 @@ examples = Table(
     *[c for c in _example_columns() if c.name != "dataset"],
 )
 
+# What members propose the bot should learn, until a trainer decides.
+proposals = Table(
+    "proposals",
+    metadata,
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("id", String(64), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("prediction_id", String(64), nullable=False),
+    Column("guild_id", String(64)),
+    Column("question", Text, nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("proposed_answer", Text),
+    Column("dataset", String(128), nullable=False),
+    *_actor("proposer"),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("decided_by_id", String(64)),
+    Column("decided_by_name", Text),
+    Column("decided_by_is_trainer", Boolean),
+    Column("decided_at", UtcDateTime),
+    Column("reason", Text),
+    Column("example_id", String(64)),
+    Index("ix_proposals_status_created", "status", "created_at", "seq"),
+    Index("ix_proposals_proposer_created", "proposer_id", "created_at"),
+    Index("ix_proposals_prediction_id", "prediction_id"),
+)
+
 state = Table(
     "state",
     metadata,

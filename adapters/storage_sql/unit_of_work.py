@@ -9,6 +9,7 @@ import structlog
 
 from adapters.storage_sql.repositories import SqlFeedback, SqlPredictions, SqlState
 from adapters.storage_sql.repositories_datasets import SqlDatasets
+from adapters.storage_sql.repositories_review import SqlProposals
 from adapters.storage_sql.repositories_training import SqlEvals, SqlJobs, SqlModelVersions
 from adapters.storage_sql.session import Session
 from domain.ports import (
@@ -18,6 +19,7 @@ from domain.ports import (
     JobRepository,
     ModelVersionRepository,
     PredictionRepository,
+    ProposalRepository,
     StateRepository,
 )
 
@@ -46,6 +48,7 @@ class SqlUnitOfWork:
         self.jobs: JobRepository = SqlJobs(session)
         self.models: ModelVersionRepository = SqlModelVersions(session)
         self.evals: EvalRepository = SqlEvals(session)
+        self.proposals: ProposalRepository = SqlProposals(session)
 
     async def __aenter__(self) -> Self:
         await self._session.open()

@@ -31,6 +31,9 @@ from domain.models import (
     ModelVersion,
     Place,
     Prediction,
+    Proposal,
+    ProposalKind,
+    ProposalStatus,
     Rating,
     Role,
     TestCase,
@@ -708,3 +711,68 @@ async def test_many_concurrent_chat_turns_all_land(uow: Factory) -> None:
         for c in range(3):
             ids = [p.id for p in await u.predictions.recent(f"chan-{c}", 100)]
             assert ids == [f"p{n}" for n in range(30) if n % 3 == c]
+
+
+# --------------------------------------------------------------------------- review queue
+
+
+def proposal(
+    pid: str, *, seconds: float = 0, by: Actor = ALICE, guild: str | None = "g1"
+) -> Proposal:
+    return Proposal(
+        id=pid,
+        kind=ProposalKind.CORRECTION,
+        prediction_id=f"pred-{pid}",
+        question="What's the server's URL?",
+        answer="I don't know.",
+        proposer=by,
+        created_at=at(seconds),
+        dataset="corrections",
+        guild_id=guild,
+        proposed_answer="https://example.org",
+    )
+
+
+async def test_proposals_round_trip_and_are_decided(uow: Factory) -> None:
+    pending = proposal("aa01")
+    async with uow() as u:
+        await u.proposals.add(pending)  # type: ignore[attr-defined]
+        await u.commit()
+    async with uow() as u:
+        assert await u.proposals.get("aa01") == pending  # type: ignore[attr-defined]
+        decided = replace(
+            pending,
+            status=ProposalStatus.REJECTED,
+            decided_by=TRAINER,
+            decided_at=at(5),
+            reason="not our URL",
+        )
+        await u.proposals.update(decided)  # type: ignore[attr-defined]
+        await u.commit()
+    async with uow() as u:
+        assert await u.proposals.get("aa01") == decided  # type: ignore[attr-defined]
+        assert await u.proposals.pending() == []  # type: ignore[attr-defined]
+        with pytest.raises(NotFound):
+            await u.proposals.update(proposal("ffff"))  # type: ignore[attr-defined]
+
+
+async def test_pending_proposals_come_oldest_first_per_guild_and_per_member(uow: Factory) -> None:
+    other = Actor(id="1003", name="Bob")
+    async with uow() as u:
+        await u.proposals.add(proposal("ab02", seconds=2))  # type: ignore[attr-defined]
+        await u.proposals.add(proposal("ab01", seconds=1, by=other))  # type: ignore[attr-defined]
+        await u.proposals.add(proposal("cd03", seconds=3, guild="g2"))  # type: ignore[attr-defined]
+        await u.commit()
+    async with uow() as u:
+        p = u.proposals  # type: ignore[attr-defined]
+        assert [x.id for x in await p.pending()] == ["ab01", "ab02", "cd03"]
+        assert [x.id for x in await p.pending(guild_id="g1")] == ["ab01", "ab02"]
+        assert [x.id for x in await p.pending(offset=1, limit=1)] == ["ab02"]
+        assert await p.count_pending() == 3
+        assert await p.count_pending(guild_id="g2") == 1
+        assert [x.id for x in await p.by_proposer(ALICE.id)] == ["cd03", "ab02"]
+        assert await p.count_since(ALICE.id, at(2.5)) == 1
+        assert [x.id for x in await p.for_prediction("pred-ab01")] == ["ab01"]
+        assert await p.with_prefix("ab") == ["ab01", "ab02"]
+        for nothing in ("ef", "a%", "_b", "", "AB"):
+            assert await p.with_prefix(nothing) == []

@@ -331,6 +331,8 @@ class _Proposals:
         self._mutate(op)
 
     async def update(self, proposal: Proposal) -> None:
+        if proposal.id not in self._s.proposals:
+            raise NotFound("That proposal does not exist.", proposal_id=proposal.id)
         await self.add(proposal)
 
     async def get(self, proposal_id: str) -> Proposal | None:

@@ -64,7 +64,7 @@ async def test_a_fresh_database_migrates_to_head(url: str) -> None:
         await storage.migrate()
     finally:
         await storage.aclose()
-    assert await inspect_db(url, _revision) == head_revision() == "0001"
+    assert await inspect_db(url, _revision) == head_revision() == "0002"
     assert await inspect_db(url, _tables) == TABLES | {"alembic_version"}
 
 
