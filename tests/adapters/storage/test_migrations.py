@@ -22,7 +22,7 @@ from tests.contract.storage_support import fresh_postgres_database, sqlite_url
 
 TABLES = {
     "predictions", "feedback", "corrections", "datasets", "examples", "state", "jobs",
-    "job_examples", "model_versions", "model_activations", "eval_runs",
+    "job_examples", "model_versions", "model_activations", "eval_runs", "proposals",
 }  # fmt: skip
 
 
