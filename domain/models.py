@@ -245,7 +245,8 @@ class Dataset:
     name: str
     created_at: datetime
     description: str = ""
-    example_count: int = 0
+    example_count: int = 0  # examples that count (not removed)
+    removed_count: int = 0
 
 
 # --------------------------------------------------------------------------- training

@@ -28,6 +28,7 @@ from domain.models import (
     ModelVersion,
     Prediction,
     Proposal,
+    Removal,
     RetrievedExample,
     Speech,
     TrainingJob,
@@ -84,9 +85,26 @@ class DatasetRepository(Protocol):
         ...
 
     async def examples(
-        self, name: str, *, offset: int = 0, limit: int | None = None
+        self,
+        name: str,
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+        include_removed: bool = False,
     ) -> list[Example]:
-        """Examples of a dataset in insertion order."""
+        """Examples of a dataset in insertion order; removed ones only when asked."""
+        ...
+
+    async def example(self, example_id: str) -> Example | None:
+        """One example of any dataset, removed or not."""
+        ...
+
+    async def example_ids_with_prefix(self, prefix: str, *, limit: int = 2) -> list[str]:
+        """Ids of examples that start with ``prefix`` (hex digits only), at most ``limit``."""
+        ...
+
+    async def remove_example(self, example_id: str, removal: Removal) -> None:
+        """Mark an example removed (kept, never trained on or exported again)."""
         ...
 
 
@@ -145,6 +163,9 @@ class JobRepository(Protocol):
         ...
 
     async def snapshot(self, job_id: str) -> list[Example]: ...
+    async def snapshot_has(self, job_id: str, example_id: str) -> bool:
+        """Whether the job trained on that example."""
+        ...
 
 
 class ModelVersionRepository(Protocol):
@@ -192,6 +213,8 @@ class UnitOfWork(Protocol):
     def models(self) -> ModelVersionRepository: ...
     @property
     def evals(self) -> EvalRepository: ...
+    @property
+    def proposals(self) -> ProposalRepository: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
@@ -205,16 +228,6 @@ class UnitOfWork(Protocol):
 
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
-
-
-class ReviewUnitOfWork(UnitOfWork, Protocol):
-    """A unit of work that also holds the review queue (proposals)."""
-
-    @property
-    def proposals(self) -> ProposalRepository: ...
-
-
-ReviewUnitOfWorkFactory = Callable[[], ReviewUnitOfWork]
 
 
 # --------------------------------------------------------------------------- language model

@@ -15,6 +15,8 @@ Seq: TypeEngine[int] = BigInteger().with_variant(Integer(), "sqlite")
 
 # JSON text on both backends (PostgreSQL ``json`` keeps the document as written).
 Json: TypeEngine[Any] = JSON()
+# The same, but a Python ``None`` is SQL NULL (not JSON ``null``), so ``IS NULL`` finds it.
+OptionalJson: TypeEngine[Any] = JSON(none_as_null=True)
 
 
 class UtcDateTime(TypeDecorator[datetime]):

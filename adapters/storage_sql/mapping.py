@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from domain.models import (
@@ -23,7 +24,9 @@ from domain.models import (
     Proposal,
     ProposalKind,
     ProposalStatus,
+    Provenance,
     Rating,
+    Removal,
     Role,
     TestCase,
     TrainingJob,
@@ -187,6 +190,7 @@ def dataset_params(d: Dataset) -> Params:
         "description": d.description,
         "created_at": d.created_at,
         "example_count": 0,
+        "removed_count": 0,
     }
 
 
@@ -195,7 +199,8 @@ def dataset_of(r: Row) -> Dataset:
         name=r.name,
         created_at=r.created_at,
         description=r.description,
-        example_count=r.example_count,
+        example_count=r.example_count - r.removed_count,
+        removed_count=r.removed_count,
     )
 
 
@@ -210,6 +215,8 @@ def example_params(e: Example) -> Params:
         "rejected": e.rejected,
         "label": e.label,
         "name": e.name,
+        "provenance": None if e.provenance is None else provenance_json(e.provenance),
+        "removed": None if e.removed is None else removal_json(e.removed),
     }
 
 
@@ -223,13 +230,15 @@ EXAMPLE_COLUMNS = (
     "rejected",
     "label",
     "name",
+    "provenance",
+    "removed",
 )
 _SOURCES = {source.value: source for source in ExampleSource}
 
 
 def example_of(r: Row) -> Example:
     """From a row of ``EXAMPLE_COLUMNS`` in that order."""
-    (eid, dataset, messages, answer, source, created, rejected, label, name) = r
+    (eid, dataset, messages, answer, source, created, rejected, label, name, prov, removed) = r
     return Example(
         id=eid,
         dataset=dataset,
@@ -240,7 +249,60 @@ def example_of(r: Row) -> Example:
         rejected=rejected,
         label=label,
         name=name,
+        provenance=None if prov is None else provenance_of(prov),
+        removed=None if removed is None else removal_of(removed),
     )
+
+
+def _actor_json(actor: Actor | None) -> dict[str, Any] | None:
+    if actor is None:
+        return None
+    return {"id": actor.id, "name": actor.name, "is_trainer": actor.is_trainer}
+
+
+def _actor_from(data: Mapping[str, Any] | None) -> Actor | None:
+    if data is None:
+        return None
+    return Actor(id=data["id"], name=data["name"], is_trainer=bool(data["is_trainer"]))
+
+
+def _time_of(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def provenance_json(p: Provenance) -> dict[str, Any]:
+    return {
+        "origin": p.origin.value,
+        "detail": p.detail,
+        "proposed_by": _actor_json(p.proposed_by),
+        "approved_by": _actor_json(p.approved_by),
+        "approved_at": None if p.approved_at is None else p.approved_at.isoformat(),
+        "proposal_id": p.proposal_id,
+        "prediction_id": p.prediction_id,
+    }
+
+
+def provenance_of(data: Mapping[str, Any]) -> Provenance:
+    return Provenance(
+        origin=_SOURCES[data["origin"]],
+        detail=data.get("detail") or "",
+        proposed_by=_actor_from(data.get("proposed_by")),
+        approved_by=_actor_from(data.get("approved_by")),
+        approved_at=_time_of(data.get("approved_at")),
+        proposal_id=data.get("proposal_id"),
+        prediction_id=data.get("prediction_id"),
+    )
+
+
+def removal_json(r: Removal) -> dict[str, Any]:
+    return {"by": _actor_json(r.by), "at": r.at.isoformat()}
+
+
+def removal_of(data: Mapping[str, Any]) -> Removal:
+    by = _actor_from(data["by"])
+    at = _time_of(data["at"])
+    assert by is not None and at is not None
+    return Removal(by=by, at=at)
 
 
 # --------------------------------------------------------------------------- training

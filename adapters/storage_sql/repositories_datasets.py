@@ -11,7 +11,9 @@ from adapters.storage_sql.session import HEAVY_ROWS, Session
 from adapters.storage_sql.statements import by_name, upsert
 from adapters.storage_sql.tables import datasets, examples
 from domain.errors import NotFound
-from domain.models import Dataset, Example
+from domain.models import Dataset, Example, Removal
+
+_HEX = frozenset("0123456789abcdef")
 
 _d = datasets.c
 _e = examples.c
@@ -26,13 +28,35 @@ _GROW = (
     .returning(_d.example_count)
 )
 _ADD_EXAMPLES = examples.insert()
-_EXAMPLES = (
-    select(*[examples.c[name] for name in m.EXAMPLE_COLUMNS])
-    .where(_e.dataset == bindparam("name"))
+_EXAMPLE_ROW = select(*[examples.c[name] for name in m.EXAMPLE_COLUMNS])
+_ALL_EXAMPLES = (
+    _EXAMPLE_ROW.where(_e.dataset == bindparam("name"))
     .order_by(_e.position)
     .offset(bindparam("offset"))
 )
-_EXAMPLES_PAGE = _EXAMPLES.limit(bindparam("limit"))
+_EXAMPLES = _ALL_EXAMPLES.where(_e.removed.is_(None))
+_PAGES = {
+    (False, False): _EXAMPLES,
+    (False, True): _EXAMPLES.limit(bindparam("limit")),
+    (True, False): _ALL_EXAMPLES,
+    (True, True): _ALL_EXAMPLES.limit(bindparam("limit")),
+}
+_EXAMPLE = _EXAMPLE_ROW.where(_e.id == bindparam("id"))
+_EXAMPLES_PREFIXED = (
+    select(_e.id)
+    .where(_e.id.startswith(bindparam("prefix")))
+    .order_by(_e.id)
+    .limit(bindparam("limit"))
+)
+_REMOVE = (
+    update(examples)
+    .where(_e.id == bindparam("example_id"), _e.removed.is_(None))
+    .values(removed=bindparam("removed"))
+    .returning(_e.dataset)
+)
+_COUNT_REMOVED = (
+    update(datasets).where(_d.name == bindparam("ds")).values(removed_count=_d.removed_count + 1)
+)
 
 
 def _missing(names: Sequence[str]) -> NotFound:
@@ -49,7 +73,7 @@ class SqlDatasets:
 
     async def add(self, dataset: Dataset) -> None:
         """Create, or replace the description and time of, a dataset; examples stay."""
-        stmt = upsert(datasets, self._s.dialect, "name", ("example_count",))
+        stmt = upsert(datasets, self._s.dialect, "name", ("example_count", "removed_count"))
         await self._s.write(stmt, m.dataset_params(dataset))
 
     async def get(self, name: str) -> Dataset | None:
@@ -81,19 +105,41 @@ class SqlDatasets:
             )
 
     async def examples(
-        self, name: str, *, offset: int = 0, limit: int | None = None
+        self,
+        name: str,
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+        include_removed: bool = False,
     ) -> list[Example]:
-        """A page of a dataset's examples in insertion order."""
-        offset = max(offset, 0)
-        if limit is None:
-            return await self._s.read_mapped(
-                _EXAMPLES, {"name": name, "offset": offset}, m.example_of, heavy=True
-            )
-        if limit <= 0:
-            return []
-        return await self._s.read_mapped(
-            _EXAMPLES_PAGE,
-            {"name": name, "offset": offset, "limit": limit},
-            m.example_of,
-            heavy=limit > HEAVY_ROWS,
+        """A page of a dataset's examples in insertion order (removed ones when asked)."""
+        params: dict[str, object] = {"name": name, "offset": max(offset, 0)}
+        if limit is not None:
+            if limit <= 0:
+                return []
+            params["limit"] = limit
+        stmt = _PAGES[include_removed, limit is not None]
+        heavy = limit is None or limit > HEAVY_ROWS
+        return await self._s.read_mapped(stmt, params, m.example_of, heavy=heavy)
+
+    async def example(self, example_id: str) -> Example | None:
+        row = (await self._s.read(_EXAMPLE, {"id": example_id})).first()
+        return None if row is None else m.example_of(row)
+
+    async def example_ids_with_prefix(self, prefix: str, *, limit: int = 2) -> list[str]:
+        if limit <= 0 or not prefix or any(c not in _HEX for c in prefix):
+            return []  # nothing LIKE would read as a pattern
+        result = await self._s.read(_EXAMPLES_PREFIXED, {"prefix": prefix, "limit": limit})
+        return [str(example_id) for example_id in result.scalars()]
+
+    async def remove_example(self, example_id: str, removal: Removal) -> None:
+        """Mark removed (a second removal changes nothing); ``NotFound`` if there is none."""
+        result = await self._s.write(
+            _REMOVE, {"example_id": example_id, "removed": m.removal_json(removal)}
         )
+        dataset = result.scalar()
+        if dataset is None:
+            if await self.example(example_id) is None:
+                raise NotFound("That example does not exist.", example_id=example_id[:64])
+            return
+        await self._s.write(_COUNT_REMOVED, {"ds": dataset})

@@ -41,6 +41,12 @@ _SNAPSHOT = (
     .order_by(job_examples.c.position)
 )
 
+_SNAPSHOT_HAS = (
+    select(job_examples.c.position)
+    .where(job_examples.c.job_id == bindparam("job_id"), job_examples.c.id == bindparam("id"))
+    .limit(1)
+)
+
 
 class SqlJobs:
     def __init__(self, session: Session) -> None:
@@ -81,6 +87,10 @@ class SqlJobs:
 
     async def unfinished(self) -> list[TrainingJob]:
         return await self._s.read_mapped(_JOBS_UNFINISHED, {}, m.job_of, heavy=False)
+
+    async def snapshot_has(self, job_id: str, example_id: str) -> bool:
+        found = await self._s.read(_SNAPSHOT_HAS, {"job_id": job_id, "id": example_id})
+        return found.first() is not None
 
     async def snapshot(self, job_id: str) -> list[Example]:
         return await self._s.read_mapped(_SNAPSHOT, {"job_id": job_id}, m.example_of, heavy=True)

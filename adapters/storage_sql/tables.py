@@ -27,7 +27,7 @@ from sqlalchemy import (
     false,
 )
 
-from adapters.storage_sql.columns import Json, Seq, UtcDateTime
+from adapters.storage_sql.columns import Json, OptionalJson, Seq, UtcDateTime
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -58,6 +58,9 @@ def _example_columns() -> list[Column[object]]:
         Column("rejected", Text),
         Column("label", Text),
         Column("name", Text),
+        # Where it came from and who let it in; ``removed``: who took it out and when.
+        Column("provenance", OptionalJson),
+        Column("removed", OptionalJson),
     ]
 
 
@@ -120,6 +123,8 @@ datasets = Table(
     Column("created_at", UtcDateTime, nullable=False),
     # Kept by ``add_examples`` so that reading a dataset never counts rows.
     Column("example_count", Integer, nullable=False),
+    # How many of them are removed (kept, never trained on): shown counts subtract it.
+    Column("removed_count", Integer, nullable=False, server_default="0"),
 )
 
 # ``position`` is the example's 0-based place in its dataset: insertion order.
@@ -129,6 +134,7 @@ examples = Table(
     Column("dataset", String(128), ForeignKey("datasets.name"), primary_key=True),
     Column("position", Integer, primary_key=True, autoincrement=False),
     *[c for c in _example_columns() if c.name != "dataset"],
+    Index(None, "id"),
 )
 
 # What members propose the bot should learn, until a trainer decides.

@@ -34,7 +34,9 @@ from domain.models import (
     Proposal,
     ProposalKind,
     ProposalStatus,
+    Provenance,
     Rating,
+    Removal,
     Role,
     TestCase,
     TrainingJob,
@@ -49,6 +51,7 @@ Factory = Callable[[], UnitOfWork]
 T0 = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 ALICE = Actor(id="1001", name="Alice Ö'Brien")
 TRAINER = Actor(id="1002", name="trainer", is_trainer=True)
+MEMBER = Actor(id="1003", name="Ann")
 
 
 def at(seconds: float) -> datetime:
@@ -120,6 +123,17 @@ def example(eid: str, dataset: str = "ds", *, full: bool = False) -> Example:
         rejected="worse" if full else None,
         label="positive" if full else None,
         name="row-1" if full else None,
+        provenance=Provenance(
+            origin=ExampleSource.CORRECTION,
+            detail="proposal 9a8b7c6d by Ann",
+            proposed_by=MEMBER,
+            approved_by=TRAINER,
+            approved_at=at(2.25),
+            proposal_id="p-1",
+            prediction_id="pred-1",
+        )
+        if full
+        else None,
     )
 
 
@@ -365,6 +379,52 @@ async def test_examples_come_back_in_insertion_order_in_pages(uow: Factory) -> N
         assert ds is not None and ds.example_count == 7
 
 
+async def test_removed_examples_are_kept_but_left_out_unless_asked(uow: Factory) -> None:
+    async with uow() as u:
+        await u.datasets.add(Dataset("ds", T0))
+        await u.datasets.add_examples([example("e0", full=True), example("e1"), example("e2")])
+        await u.commit()
+    gone = Removal(by=TRAINER, at=at(5.5))
+    async with uow() as u:
+        await u.datasets.remove_example("e1", gone)
+        await u.datasets.remove_example("e1", Removal(by=MEMBER, at=at(9)))  # changes nothing
+        await u.commit()
+    async with uow() as u:
+        assert [e.id for e in await u.datasets.examples("ds")] == ["e0", "e2"]
+        assert [e.id for e in await u.datasets.examples("ds", offset=1, limit=1)] == ["e2"]
+        every = await u.datasets.examples("ds", include_removed=True)
+        assert [e.id for e in every] == ["e0", "e1", "e2"]
+        assert every[1] == replace(example("e1"), removed=gone)
+        assert await u.datasets.example("e1") == replace(example("e1"), removed=gone)
+        assert await u.datasets.example("e0") == example("e0", full=True)
+        assert await u.datasets.example("nope") is None
+        ds = await u.datasets.get("ds")
+        assert ds is not None and (ds.example_count, ds.removed_count) == (2, 1)
+        [listed] = await u.datasets.all()
+        assert (listed.example_count, listed.removed_count) == (2, 1)
+        with pytest.raises(NotFound):
+            await u.datasets.remove_example("nope", gone)
+    async with uow() as u:  # new examples still get their own places
+        await u.datasets.add_examples([example("e3")])
+        await u.commit()
+    async with uow() as u:
+        assert [e.id for e in await u.datasets.examples("ds")] == ["e0", "e2", "e3"]
+
+
+async def test_examples_are_found_by_the_start_of_their_id(uow: Factory) -> None:
+    async with uow() as u:
+        await u.datasets.add(Dataset("ds", T0))
+        await u.datasets.add(Dataset("other", T0))
+        await u.datasets.add_examples([example("abc1"), example("abc2"), example("abd", "other")])
+        await u.commit()
+    async with uow() as u:
+        assert await u.datasets.example_ids_with_prefix("ab", limit=5) == ["abc1", "abc2", "abd"]
+        assert await u.datasets.example_ids_with_prefix("abc", limit=1) == ["abc1"]
+        assert await u.datasets.example_ids_with_prefix("abd") == ["abd"]
+        assert await u.datasets.example_ids_with_prefix("a%") == []
+        assert await u.datasets.example_ids_with_prefix("ff") == []
+
+
 async def test_one_batch_can_fill_several_datasets(uow: Factory) -> None:
     async with uow() as u:
         await u.datasets.add(Dataset("a", T0))
@@ -482,6 +542,9 @@ async def test_job_round_trips_with_its_frozen_snapshot(uow: Factory) -> None:
         assert await u.jobs.snapshot("j-full") == snapshot
         assert await u.jobs.snapshot("j-min") == []
         assert await u.jobs.snapshot("missing") == []
+        assert await u.jobs.snapshot_has("j-full", "e2")
+        assert not await u.jobs.snapshot_has("j-full", "e3")
+        assert not await u.jobs.snapshot_has("j-min", "e2")
 
 
 async def test_job_updates_replace_its_state(uow: Factory) -> None:

@@ -27,6 +27,7 @@ from domain.models import (
     Prediction,
     Proposal,
     ProposalStatus,
+    Removal,
     TrainingJob,
 )
 
@@ -175,7 +176,9 @@ class _Datasets:
         d = self._s.datasets.get(name)
         if d is None:
             return None
-        return dataclasses.replace(d, example_count=len(self._s.examples.get(name, [])))
+        rows = self._s.examples.get(name, [])
+        removed = sum(1 for e in rows if e.removed is not None)
+        return dataclasses.replace(d, example_count=len(rows) - removed, removed_count=removed)
 
     async def all(self) -> list[Dataset]:
         out = []
@@ -198,11 +201,42 @@ class _Datasets:
         self._mutate(op)
 
     async def examples(
-        self, name: str, *, offset: int = 0, limit: int | None = None
+        self,
+        name: str,
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+        include_removed: bool = False,
     ) -> list[Example]:
         rows = self._s.examples.get(name, [])
-        end = None if limit is None else offset + limit
+        if not include_removed:
+            rows = [e for e in rows if e.removed is None]
+        offset = max(offset, 0)
+        end = None if limit is None else offset + max(limit, 0)
         return list(rows[offset:end])
+
+    async def example(self, example_id: str) -> Example | None:
+        for rows in self._s.examples.values():
+            for e in rows:
+                if e.id == example_id:
+                    return e
+        return None
+
+    async def example_ids_with_prefix(self, prefix: str, *, limit: int = 2) -> list[str]:
+        ids = sorted(e.id for rows in self._s.examples.values() for e in rows)
+        return [i for i in ids if i.startswith(prefix)][: max(0, limit)]
+
+    async def remove_example(self, example_id: str, removal: Removal) -> None:
+        if await self.example(example_id) is None:
+            raise NotFound("That example does not exist.")
+
+        def op(s: _State) -> None:
+            for rows in s.examples.values():
+                for i, e in enumerate(rows):
+                    if e.id == example_id and e.removed is None:
+                        rows[i] = dataclasses.replace(e, removed=removal)
+
+        self._mutate(op)
 
 
 class _StateRepo:
@@ -261,6 +295,9 @@ class _Jobs:
     async def unfinished(self) -> list[TrainingJob]:
         jobs = [j for j in self._s.jobs.values() if not j.status.finished]
         return sorted(jobs, key=lambda j: j.created_at)
+
+    async def snapshot_has(self, job_id: str, example_id: str) -> bool:
+        return any(e.id == example_id for e in self._s.snapshots.get(job_id, []))
 
     async def snapshot(self, job_id: str) -> list[Example]:
         return list(self._s.snapshots.get(job_id, []))

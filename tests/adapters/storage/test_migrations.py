@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,14 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from adapters.storage_sql import SqlStorage
 from adapters.storage_sql.migrate import alembic_config, head_revision
-from adapters.storage_sql.tables import metadata
-from domain.models import Dataset, utcnow
+from adapters.storage_sql.tables import (
+    corrections,
+    datasets,
+    examples,
+    metadata,
+    predictions,
+)
+from domain.models import Dataset, ProposalKind, ProposalStatus, utcnow
 from tests.contract.storage_support import fresh_postgres_database, sqlite_url
 
 TABLES = {
@@ -64,7 +71,7 @@ async def test_a_fresh_database_migrates_to_head(url: str) -> None:
         await storage.migrate()
     finally:
         await storage.aclose()
-    assert await inspect_db(url, _revision) == head_revision() == "0002"
+    assert await inspect_db(url, _revision) == head_revision() == "0003"
     assert await inspect_db(url, _tables) == TABLES | {"alembic_version"}
 
 
@@ -136,3 +143,74 @@ def test_the_initial_revision_downgrades_and_upgrades_cleanly(tmp_path: Path) ->
             assert _differences(conn) == []
     finally:
         engine.dispose()
+
+
+def _corrections_before_review(conn: Connection) -> None:
+    """A database at 0002 holding one trainer's and one member's correction."""
+    command.upgrade(alembic_config(connection=conn), "0002")
+    when = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+    conn.execute(
+        datasets.insert(),
+        [{"name": "corrections", "description": "", "created_at": when, "example_count": 2}],
+    )
+    for n, (who, trainer) in enumerate([("Tess", True), ("Mo", False)]):
+        pid, eid = f"pred{n}", f"e{n}"
+        conn.execute(
+            predictions.insert().values(
+                id=pid, conversation_id="c", prompt=f"question {n}", context=[],
+                answer=f"wrong {n}", model_version="m", latency_ms=1.0,
+                author_id="asker", author_name="Asker", author_is_trainer=False,
+                place_conversation_id="c", guild_id="g1", created_at=when,
+            )
+        )  # fmt: skip
+        conn.execute(
+            examples.insert().values(
+                dataset="corrections", position=n, id=eid,
+                messages=[{"role": "user", "content": f"question {n}"}],
+                answer=f"right {n}", source="correction", created_at=when, rejected=f"wrong {n}",
+            )
+        )  # fmt: skip
+        conn.execute(
+            corrections.insert().values(
+                id=f"c{n}", prediction_id=pid, author_id=who.lower(), author_name=who,
+                author_is_trainer=trainer, corrected_answer=f"right {n}", example_id=eid,
+                dataset="corrections", created_at=when + timedelta(minutes=n),
+            )
+        )  # fmt: skip
+    command.upgrade(alembic_config(connection=conn), "head")
+
+
+async def test_corrections_from_before_review_are_approved_or_queued(url: str) -> None:
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(_corrections_before_review)
+    finally:
+        await engine.dispose()
+    storage = SqlStorage(url)
+    try:
+        async with storage.unit_of_work() as uow:
+            kept = await uow.datasets.examples("corrections")
+            every = await uow.datasets.examples("corrections", include_removed=True)
+            ds = await uow.datasets.get("corrections")
+            [queued] = await uow.proposals.pending()
+    finally:
+        await storage.aclose()
+    # the trainer's correction stays, recorded as approved by that trainer
+    [trainers] = kept
+    assert trainers.id == "e0" and trainers.provenance is not None
+    assert trainers.provenance.approved_by is not None
+    assert trainers.provenance.approved_by.name == "Tess"
+    assert trainers.provenance.prediction_id == "pred0"
+    # the member's is kept as removed and waits in the queue as a proposal
+    assert [e.id for e in every] == ["e0", "e1"]
+    assert every[1].removed is not None and every[1].removed.by.name == "migration 0003"
+    assert ds is not None and (ds.example_count, ds.removed_count) == (1, 1)
+    assert (queued.question, queued.answer, queued.proposed_answer) == (
+        "question 1",
+        "wrong 1",
+        "right 1",
+    )
+    assert queued.proposer.name == "Mo" and queued.guild_id == "g1"
+    assert queued.status is ProposalStatus.PENDING and queued.kind is ProposalKind.CORRECTION
+    assert queued.created_at == datetime(2026, 11, 30, 10, 1, tzinfo=UTC)
