@@ -18,7 +18,7 @@ import structlog
 from app.settings import Settings
 from app.workers import WorkerPool
 from domain.errors import ModelUnavailable
-from domain.models import GenerationOptions, utcnow
+from domain.models import GenerationOptions, ReviewMode, utcnow
 from domain.ports import (
     ArtifactStore,
     ChartRenderer,
@@ -33,6 +33,7 @@ from domain.services.datasets import DatasetLimits, DatasetService
 from domain.services.evaluation import EvaluationService
 from domain.services.feedback import FeedbackService
 from domain.services.models import ModelService
+from domain.services.review import ReviewPolicy, ReviewService
 from domain.services.training import TrainingService
 
 log = structlog.get_logger()
@@ -68,6 +69,7 @@ class Container:
     models: ModelService
     chat: ChatService
     feedback: FeedbackService
+    review: ReviewService
     datasets: DatasetService
     training: TrainingService
     evaluation: EvaluationService
@@ -272,10 +274,21 @@ async def _bootstrap(
         ),
         clock=clock,
     )
+    review_policy = ReviewPolicy(
+        mode=ReviewMode(settings.review.mode),
+        proposals_per_day=settings.review.proposals_per_day,
+    )
     feedback = FeedbackService(
         uow=uow,
         corrections_dataset=settings.datasets.corrections_dataset,
+        review=review_policy,
         max_correction_chars=settings.datasets.max_text_chars,
+        clock=clock,
+    )
+    review = ReviewService(
+        uow=uow,
+        policy=review_policy,
+        max_answer_chars=settings.datasets.max_text_chars,
         clock=clock,
     )
     datasets = DatasetService(
@@ -323,6 +336,7 @@ async def _bootstrap(
         models=models,
         chat=chat,
         feedback=feedback,
+        review=review,
         datasets=datasets,
         training=training,
         evaluation=evaluation,

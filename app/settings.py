@@ -81,6 +81,20 @@ class DatasetSettings(BaseModel):
     max_text_chars: int = Field(20_000, gt=0)
 
 
+class ReviewSettings(BaseModel):
+    """Who decides what the bot learns (docs/review.md)."""
+
+    mode: Literal["review", "trainers-only", "open"] = Field(
+        "review",
+        description="For a guild that did not choose one (/review mode): review — a "
+        "member's correction waits for a trainer; trainers-only — only trainers correct; "
+        "open — anyone's correction is learned at once (small private servers).",
+    )
+    proposals_per_day: int = Field(
+        20, ge=0, le=10_000, description="Proposals (corrections, 👎) a member may make a day."
+    )
+
+
 class TrainingSettings(BaseModel):
     default_backend: str = "local"
     max_concurrent_jobs: int = Field(1, ge=1, le=8)
@@ -214,6 +228,7 @@ class Settings(BaseSettings):
     chat: ChatSettings = ChatSettings()
     storage: StorageSettings = StorageSettings()
     datasets: DatasetSettings = DatasetSettings()
+    review: ReviewSettings = ReviewSettings()
     training: TrainingSettings = TrainingSettings()
     finetune: FineTuneSettings = FineTuneSettings()
     evaluation: EvaluationSettings = EvaluationSettings()

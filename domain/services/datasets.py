@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import structlog
 
-from domain.errors import AlreadyExists, InvalidInput, LimitExceeded, NotFound, PermissionDenied
+from domain.errors import (
+    AlreadyExists,
+    Conflict,
+    InvalidInput,
+    LimitExceeded,
+    NotFound,
+    PermissionDenied,
+)
 from domain.exporting import ExportFormat, artifact_name, build_archive, write
 from domain.importing import (
     DatasetLimits,
@@ -33,11 +40,14 @@ from domain.models import (
     Dataset,
     Example,
     ExampleSource,
+    Provenance,
+    Removal,
     Role,
     new_id,
     utcnow,
 )
 from domain.ports import ArtifactStore, Offload, UnitOfWork, UnitOfWorkFactory
+from domain.services.models import ACTIVE_KEY
 
 __all__ = [
     "SELECTED_KEY",
@@ -46,6 +56,7 @@ __all__ = [
     "DatasetView",
     "ExportFormat",
     "ImportReport",
+    "Removed",
     "normalize_dataset_name",
 ]
 
@@ -70,6 +81,13 @@ def normalize_dataset_name(name: str) -> str:
 class DatasetView:
     dataset: Dataset
     examples: tuple[Example, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Removed:
+    example: Example
+    # the active version when it was trained on the example: retrain to drop it there
+    active_version: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +185,12 @@ class DatasetService:
             created_at=self._clock(),
             rejected=self._checked(rejected, "the rejected answer", required=False),
             label=self._checked(label, "the label", required=False),
+            provenance=Provenance(
+                origin=ExampleSource.MANUAL,
+                detail="added by hand",
+                approved_by=actor,
+                approved_at=self._clock(),
+            ),
         )
         async with self._uow() as uow:
             dataset = await self._existing(uow, key)
@@ -196,7 +220,7 @@ class DatasetService:
 
         def parse() -> tuple[ParsedImport, list[Example]]:
             parsed = parse_import(filename, data, limits=limits, existing=existing)
-            return parsed, [_example(key, p, now) for p in parsed.examples]
+            return parsed, [_example(key, p, now, actor) for p in parsed.examples]
 
         parsed, examples = await self._offload(parse)
         async with self._uow() as uow:
@@ -226,6 +250,35 @@ class DatasetService:
             upload=display_name(filename),
         )
         return ImportReport(dataset=result, added=len(examples), files=parsed.files)
+
+    async def remove_example(self, ref: str, actor: Actor) -> Removed:
+        """Take an example out of its dataset: kept as removed (who, when), never in a
+        snapshot or export again. Says whether the active version was trained on it."""
+        _require_trainer(actor, "remove examples")
+        async with self._uow() as uow:
+            example = await _find_example(uow, ref)
+            if example.removed is not None:
+                raise Conflict(
+                    f"That example was already removed by {example.removed.by.name} "
+                    f"on {example.removed.at:%Y-%m-%d %H:%M} UTC."
+                )
+            removal = Removal(by=actor, at=self._clock())
+            await uow.datasets.remove_example(example.id, removal)
+            active = await uow.models.get(await uow.state.get(ACTIVE_KEY) or "")
+            trained = bool(
+                active and active.job_id and await uow.jobs.snapshot_has(active.job_id, example.id)
+            )
+            await uow.commit()
+        log.info(
+            "dataset_example_removed",
+            dataset=example.dataset,
+            example_id=example.id,
+            active=trained,
+        )
+        return Removed(
+            replace(example, removed=removal),
+            active_version=active.name if trained and active else None,
+        )
 
     async def select(self, name: str, actor: Actor) -> Dataset:
         _require_trainer(actor, "select the dataset")
@@ -321,7 +374,9 @@ class DatasetService:
             raise InvalidInput(f"{message}.") from None
 
 
-def _example(dataset: str, parsed: ParsedExample, at: datetime) -> Example:
+def _example(dataset: str, parsed: ParsedExample, at: datetime, actor: Actor) -> Example:
+    where, _, line = parsed.where.rpartition(":")
+    detail = f"{where} line {line}" if where and line.isdigit() else parsed.where
     return Example(
         id=new_id(),
         dataset=dataset,
@@ -332,4 +387,25 @@ def _example(dataset: str, parsed: ParsedExample, at: datetime) -> Example:
         rejected=parsed.rejected,
         label=parsed.label,
         name=parsed.name,
+        provenance=Provenance(
+            origin=ExampleSource.IMPORT,
+            detail=f"imported from {detail}" if detail else "imported",
+            approved_by=actor,
+            approved_at=at,
+        ),
     )
+
+
+async def _find_example(uow: UnitOfWork, ref: str) -> Example:
+    """An example by its id or the start of it (as ``dataset show`` prints it)."""
+    key = ref.strip().lower()
+    if key and all(c in "0123456789abcdef" for c in key):
+        found = await uow.datasets.example(key)
+        if found is None:
+            ids = await uow.datasets.example_ids_with_prefix(key, limit=2)
+            if len(ids) > 1:
+                raise InvalidInput("More than one example starts with that: give more of the id.")
+            found = await uow.datasets.example(ids[0]) if ids else None
+        if found is not None:
+            return found
+    raise NotFound("There is no example with that id: `dataset show` lists them.", ref=key[:40])

@@ -1,32 +1,54 @@
-"""Feedback on answers: ratings, comments and corrections that become examples."""
+"""Feedback on answers: ratings, comments and corrections.
+
+What the bot learns is decided by trainers: a trainer's correction becomes an
+example at once; a member's correction (in the guild's ``review`` mode) and any 👎
+become proposals in the review queue (:mod:`domain.services.review`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 import structlog
 
 from domain.errors import InvalidInput, LimitExceeded, NotFound, PermissionDenied
 from domain.models import (
     Actor,
-    ChatMessage,
     Correction,
-    Dataset,
     Example,
     ExampleSource,
     Feedback,
     Prediction,
+    Proposal,
+    ProposalKind,
+    ProposalStatus,
+    Provenance,
     Rating,
-    Role,
+    ReviewMode,
     new_id,
     utcnow,
 )
 from domain.ports import UnitOfWork, UnitOfWorkFactory
+from domain.services.review import ReviewPolicy, learn, mode_for
 
 log = structlog.get_logger()
 
-CORRECTIONS_DESCRIPTION = "Corrected answers from the chat (made automatically)."
+DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class CorrectionOutcome:
+    """What a correction became: an example at once, or a proposal for the trainers."""
+
+    dataset: str
+    correction: Correction | None = None  # learned: the example is ``correction.example_id``
+    proposal: Proposal | None = None  # waiting for a trainer's decision
+
+    @property
+    def pending(self) -> bool:
+        return self.correction is None
 
 
 class FeedbackService:
@@ -38,13 +60,14 @@ class FeedbackService:
         *,
         uow: UnitOfWorkFactory,
         corrections_dataset: str = "corrections",
+        review: ReviewPolicy | None = None,
         max_comment_chars: int = 4000,
         max_correction_chars: int = 20_000,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._uow = uow
         self._dataset = corrections_dataset
-        self._dataset_exists = False  # set once the corrections dataset is known to exist
+        self._review = review or ReviewPolicy()
         self._max_comment = max_comment_chars
         self._max_correction = max_correction_chars
         self._clock = clock
@@ -73,9 +96,22 @@ class FeedbackService:
                 rating=rating,
             )
             await uow.feedback.add(feedback)
+            queued = rating is Rating.DOWN and await self._queue_downvote(uow, prediction, actor)
             await uow.commit()
-        log.info("answer_rated", prediction_id=prediction.id, rating=int(rating))
+        log.info("answer_rated", prediction_id=prediction.id, rating=int(rating), queued=queued)
         return feedback
+
+    async def _queue_downvote(self, uow: UnitOfWork, prediction: Prediction, actor: Actor) -> bool:
+        """Put an answer rated 👎 in the review queue, once, so a trainer can write the
+        right answer; not when it is already there or corrected, nor past the daily limit."""
+        if await uow.feedback.corrections_for(prediction.id):
+            return False
+        if await uow.proposals.for_prediction(prediction.id):
+            return False
+        if not actor.is_trainer and await self._proposals_today(uow, actor) >= self._limit:
+            return False
+        await uow.proposals.add(self._proposal(prediction, actor, ProposalKind.DOWNVOTE, None))
+        return True
 
     async def comment(self, actor: Actor, text: str, ref: str | None = None) -> Feedback:
         """Free-text feedback, about one answer when ``ref`` is given."""
@@ -102,12 +138,15 @@ class FeedbackService:
         _check_may_correct(prediction, actor)
         return prediction
 
-    async def correct(self, ref: str, actor: Actor, corrected_answer: str) -> Correction:
-        """Store a better answer and turn it into an example, all or nothing.
+    async def correct(self, ref: str, actor: Actor, corrected_answer: str) -> CorrectionOutcome:
+        """A better answer for one answer, all or nothing.
 
-        Only the author of the question or a trainer may correct an answer. The
-        example (in the corrections dataset, created when missing) has the question
-        as its prompt, the correction as its answer and the original as rejected.
+        Only the author of the question or a trainer may correct an answer. A
+        trainer's correction (or anyone's in a guild in ``open`` mode) becomes an
+        example of the corrections dataset at once, with the question as its prompt,
+        the correction as its answer and the original as rejected. A member's
+        correction in ``review`` mode becomes a pending proposal (at most
+        ``proposals_per_day`` a day); in ``trainers-only`` mode it is refused.
         """
         answer = _clean(corrected_answer, what="correction", limit=self._max_correction)
         async with self._uow() as uow:
@@ -117,45 +156,117 @@ class FeedbackService:
                 raise InvalidInput(
                     "The correction is the same as the original answer: write the better answer."
                 )
-            now = self._clock()
-            created = False
-            if not self._dataset_exists and await uow.datasets.get(self._dataset) is None:
-                await uow.datasets.add(
-                    Dataset(name=self._dataset, created_at=now, description=CORRECTIONS_DESCRIPTION)
+            mode = await mode_for(uow, self._review, prediction.place.guild_id)
+            if actor.is_trainer or mode is ReviewMode.OPEN:
+                outcome = await self._learn(uow, prediction, actor, answer, mode)
+            elif mode is ReviewMode.TRAINERS_ONLY:
+                raise PermissionDenied(
+                    "Here only trainers teach the bot: rate the answer 👎 and a trainer "
+                    "will see it."
                 )
-                created = True
-            example = Example(
-                id=new_id(),
-                dataset=self._dataset,
-                messages=(ChatMessage(Role.USER, prediction.prompt),),
-                answer=answer,
-                source=ExampleSource.CORRECTION,
-                created_at=now,
-                rejected=prediction.answer,
-            )
-            correction = Correction(
-                id=new_id(),
-                prediction_id=prediction.id,
-                author=actor,
-                corrected_answer=answer,
-                example_id=example.id,
-                dataset=self._dataset,
-                created_at=now,
-            )
-            await uow.datasets.add_examples([example])
-            await uow.feedback.add_correction(correction)
+            else:
+                outcome = await self._propose(uow, prediction, actor, answer)
             await uow.commit()
-        # Datasets are never deleted, so once it exists the check can be skipped.
-        self._dataset_exists = True
         log.info(
             "answer_corrected",
-            dataset_created=created,
             prediction_id=prediction.id,
+            dataset=self._dataset,
+            pending=outcome.pending,
+            by_trainer=actor.is_trainer,
+            mode=mode.value,
+        )
+        return outcome
+
+    async def _learn(
+        self, uow: UnitOfWork, prediction: Prediction, actor: Actor, answer: str, mode: ReviewMode
+    ) -> CorrectionOutcome:
+        now = self._clock()
+        why = "" if actor.is_trainer else f" ({mode.value} review mode)"
+        example = await learn(
+            uow,
+            dataset=self._dataset,
+            question=prediction.prompt,
+            answer=answer,
+            rejected=prediction.answer,
+            provenance=Provenance(
+                origin=ExampleSource.CORRECTION,
+                detail=f"correction of answer {prediction.id[:8]}{why}",
+                approved_by=actor,
+                approved_at=now,
+                prediction_id=prediction.id,
+            ),
+        )
+        correction = Correction(
+            id=new_id(),
+            prediction_id=prediction.id,
+            author=actor,
+            corrected_answer=answer,
             example_id=example.id,
             dataset=self._dataset,
-            by_trainer=actor.is_trainer and actor.id != prediction.author.id,
+            created_at=now,
         )
-        return correction
+        await uow.feedback.add_correction(correction)
+        await self._settle(uow, prediction, actor, example, now)
+        return CorrectionOutcome(self._dataset, correction=correction)
+
+    async def _settle(
+        self, uow: UnitOfWork, prediction: Prediction, actor: Actor, example: Example, now: datetime
+    ) -> None:
+        """An answer corrected for good leaves the queue: its pending proposals are
+        decided by this correction."""
+        for proposal in await uow.proposals.for_prediction(prediction.id):
+            if proposal.status is ProposalStatus.PENDING:
+                await uow.proposals.update(
+                    replace(
+                        proposal,
+                        status=ProposalStatus.APPROVED
+                        if proposal.kind is ProposalKind.DOWNVOTE
+                        else ProposalStatus.REJECTED,
+                        decided_by=actor,
+                        decided_at=now,
+                        reason=None
+                        if proposal.kind is ProposalKind.DOWNVOTE
+                        else "A trainer corrected this answer differently.",
+                        example_id=example.id,
+                    )
+                )
+
+    async def _propose(
+        self, uow: UnitOfWork, prediction: Prediction, actor: Actor, answer: str
+    ) -> CorrectionOutcome:
+        made = await self._proposals_today(uow, actor)
+        if made >= self._limit:
+            raise LimitExceeded(
+                f"You have made {made} proposals today, the most a member can make in a "
+                "day: try again tomorrow.",
+                limit=self._limit,
+            )
+        proposal = self._proposal(prediction, actor, ProposalKind.CORRECTION, answer)
+        await uow.proposals.add(proposal)
+        return CorrectionOutcome(self._dataset, proposal=proposal)
+
+    @property
+    def _limit(self) -> int:
+        return self._review.proposals_per_day
+
+    async def _proposals_today(self, uow: UnitOfWork, actor: Actor) -> int:
+        return await uow.proposals.count_since(actor.id, self._clock() - DAY)
+
+    def _proposal(
+        self, prediction: Prediction, actor: Actor, kind: ProposalKind, answer: str | None
+    ) -> Proposal:
+        return Proposal(
+            id=new_id(),
+            kind=kind,
+            prediction_id=prediction.id,
+            question=prediction.prompt,
+            answer=prediction.answer,
+            proposer=actor,
+            created_at=self._clock(),
+            dataset=self._dataset,
+            guild_id=prediction.place.guild_id,
+            proposed_answer=answer,
+        )
 
 
 def _check_may_correct(prediction: Prediction, actor: Actor) -> None:

@@ -23,17 +23,65 @@ from domain.models import (
     ProposalKind,
     ProposalStatus,
     Provenance,
+    ReviewMode,
     Role,
     new_id,
     utcnow,
 )
-from domain.ports import ReviewUnitOfWork, ReviewUnitOfWorkFactory
+from domain.ports import UnitOfWork, UnitOfWorkFactory
 from domain.text import similarity
 
 log = structlog.get_logger()
 
 CORRECTIONS_DESCRIPTION = "Corrected answers from the chat (made automatically)."
 SIMILAR_AT = 0.5  # how alike a dataset prompt must be to be shown beside a proposal
+MODE_KEY = "review.mode:"  # + guild id ("-" for the terminal): a guild's own review mode
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewPolicy:
+    """Who may teach the bot (``app`` fills it from ``ReviewSettings``)."""
+
+    mode: ReviewMode = ReviewMode.REVIEW  # for a guild that did not choose one
+    proposals_per_day: int = 20  # per member; trainers are not limited
+
+
+async def mode_for(uow: UnitOfWork, policy: ReviewPolicy, guild_id: str | None) -> ReviewMode:
+    """The review mode of a guild: its own choice, else the configured default."""
+    chosen = await uow.state.get(MODE_KEY + (guild_id or "-"))
+    try:
+        return ReviewMode(chosen) if chosen else policy.mode
+    except ValueError:  # a mode from a newer version: the safe default
+        return ReviewMode.REVIEW
+
+
+async def learn(
+    uow: UnitOfWork,
+    *,
+    dataset: str,
+    question: str,
+    answer: str,
+    rejected: str | None,
+    provenance: Provenance,
+) -> Example:
+    """Add an approved correction to ``dataset`` (created when missing); not committed."""
+    now = provenance.approved_at or utcnow()
+    if await uow.datasets.get(dataset) is None:
+        await uow.datasets.add(
+            Dataset(name=dataset, created_at=now, description=CORRECTIONS_DESCRIPTION)
+        )
+    example = Example(
+        id=new_id(),
+        dataset=dataset,
+        messages=(ChatMessage(Role.USER, question),),
+        answer=answer,
+        source=ExampleSource.CORRECTION,
+        created_at=now,
+        rejected=rejected,
+        provenance=provenance,
+    )
+    await uow.datasets.add_examples([example])
+    return example
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,13 +111,44 @@ class ReviewService:
     def __init__(
         self,
         *,
-        uow: ReviewUnitOfWorkFactory,
+        uow: UnitOfWorkFactory,
+        policy: ReviewPolicy | None = None,
         max_answer_chars: int = 20_000,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._uow = uow
+        self._policy = policy or ReviewPolicy()
         self._max_answer = max_answer_chars
         self._clock = clock
+
+    @property
+    def policy(self) -> ReviewPolicy:
+        return self._policy
+
+    async def mode(self, guild_id: str | None) -> ReviewMode:
+        async with self._uow() as uow:
+            return await mode_for(uow, self._policy, guild_id)
+
+    async def set_mode(self, actor: Actor, guild_id: str | None, mode: str) -> ReviewMode:
+        """Choose who may teach the bot in a guild (trainers only)."""
+        _check_trainer(actor)
+        try:
+            chosen = ReviewMode(mode.strip().lower())
+        except ValueError:
+            names = ", ".join(m.value for m in ReviewMode)
+            raise InvalidInput(
+                f"There is no review mode {mode!r}: choose one of {names}."
+            ) from None
+        async with self._uow() as uow:
+            await uow.state.set(MODE_KEY + (guild_id or "-"), chosen.value)
+            await uow.commit()
+        log.info("review_mode_set", guild_id=guild_id, mode=chosen.value)
+        return chosen
+
+    async def count_pending(self, actor: Actor, *, guild_id: str | None = None) -> int:
+        _check_trainer(actor)
+        async with self._uow() as uow:
+            return await uow.proposals.count_pending(guild_id=guild_id)
 
     async def pending(
         self, actor: Actor, *, guild_id: str | None = None, limit: int = 20, offset: int = 0
@@ -88,7 +167,7 @@ class ReviewService:
         _check_trainer(actor)
         async with self._uow() as uow:
             proposal = await _find(uow, ref)
-            examples = await uow.datasets.examples(proposal.dataset)
+            examples = await uow.datasets.examples(proposal.dataset)  # approved ones
         related = []
         for example in examples:
             score = similarity(proposal.question, example.prompt)
@@ -137,22 +216,14 @@ class ReviewService:
             final = answer or proposal.proposed_answer
             if final is None:
                 raise InvalidInput(
-                    "Nobody proposed an answer for this one: write it with edit … --answer TEXT."
+                    "Nobody proposed an answer for this one: edit it and write the right answer."
                 )
             now = self._clock()
-            if await uow.datasets.get(proposal.dataset) is None:
-                await uow.datasets.add(
-                    Dataset(
-                        name=proposal.dataset, created_at=now, description=CORRECTIONS_DESCRIPTION
-                    )
-                )
-            example = Example(
-                id=new_id(),
+            example = await learn(
+                uow,
                 dataset=proposal.dataset,
-                messages=(ChatMessage(Role.USER, proposal.question),),
+                question=proposal.question,
                 answer=final,
-                source=ExampleSource.CORRECTION,
-                created_at=now,
                 rejected=proposal.answer,
                 provenance=Provenance(
                     origin=ExampleSource.CORRECTION,
@@ -174,7 +245,6 @@ class ReviewService:
                 if proposal.kind is ProposalKind.CORRECTION
                 else final,
             )
-            await uow.datasets.add_examples([example])
             await uow.proposals.update(decided)
             await uow.commit()
         log.info("proposal_approved", proposal_id=proposal.id, edited=answer is not None)
@@ -193,7 +263,7 @@ def _undecided(proposal: Proposal) -> Proposal:
     return proposal
 
 
-async def _find(uow: ReviewUnitOfWork, ref: str) -> Proposal:
+async def _find(uow: UnitOfWork, ref: str) -> Proposal:
     key = ref.strip().lower()
     if key and all(c in "0123456789abcdef" for c in key):
         found = await uow.proposals.get(key)

@@ -16,13 +16,15 @@ import pytest
 
 from domain.errors import (
     AlreadyExists,
+    Conflict,
     InvalidInput,
     LimitExceeded,
     NotFound,
     PermissionDenied,
 )
-from domain.models import Actor, ExampleSource
+from domain.models import Actor, ExampleSource, JobStatus, ModelVersion, TrainingJob
 from domain.services.datasets import DatasetLimits, DatasetService, ExportFormat
+from domain.services.models import ACTIVE_KEY
 from tests.fakes import FakeArtifactStore, FakeDatabase, inline_offload
 
 T = TypeVar("T")
@@ -210,6 +212,12 @@ async def test_import_creates_the_dataset_in_the_same_unit_of_work(
     ]
     assert {e.source for e in examples} == {ExampleSource.IMPORT}
     assert {e.dataset for e in examples} == {"faq"}
+    provenance = [e.provenance for e in examples]
+    assert [p.detail if p else None for p in provenance] == [
+        "imported from qa.jsonl line 1",
+        "imported from qa.jsonl line 2",
+    ]
+    assert all(p is not None and p.approved_by == TRAINER for p in provenance)
 
 
 async def test_import_of_every_sample_file(service: DatasetService) -> None:
@@ -413,3 +421,61 @@ async def test_archive_of_a_missing_or_empty_dataset_is_refused(service: Dataset
     await service.create("empty", TRAINER)
     with pytest.raises(InvalidInput, match="no examples to archive"):
         await service.archive("empty", TRAINER)
+
+
+# ----------------------------------------------------------------------------- removing
+
+
+async def test_a_removed_example_is_kept_but_never_exported_again(
+    service: DatasetService, db: FakeDatabase, store: FakeArtifactStore
+) -> None:
+    await service.import_file("faq", TRAINER, filename="qa.jsonl", data=GOOD)
+    first, second = (await service.show("faq", limit=10)).examples
+
+    removed = await service.remove_example(first.id[:8], TRAINER)
+
+    assert removed.example.id == first.id and removed.active_version is None
+    assert removed.example.removed is not None and removed.example.removed.by == TRAINER
+    view = await service.show("faq", limit=10)
+    assert [e.id for e in view.examples] == [second.id]
+    assert (view.dataset.example_count, view.dataset.removed_count) == (1, 1)
+    [kept] = [e for e in db.committed.examples["faq"] if e.id == first.id]
+    assert kept.removed == removed.example.removed  # kept, with who and when
+    artifact = await service.export("faq", TRAINER, fmt=ExportFormat.SFT)
+    assert b"q1" not in await store.read(artifact.name)
+    with pytest.raises(Conflict, match="already removed by Trainer"):
+        await service.remove_example(first.id, TRAINER)
+
+
+async def test_removing_needs_a_trainer_and_a_known_example(
+    service: DatasetService, db: FakeDatabase
+) -> None:
+    await service.import_file("faq", TRAINER, filename="qa.jsonl", data=GOOD)
+    [first, _] = (await service.show("faq", limit=10)).examples
+    with pytest.raises(PermissionDenied):
+        await service.remove_example(first.id, MEMBER)
+    with pytest.raises(NotFound, match="no example with that id"):
+        await service.remove_example("ffffffff", TRAINER)
+    with pytest.raises(NotFound):
+        await service.remove_example("not hex", TRAINER)
+    assert all(e.removed is None for e in db.committed.examples["faq"])
+
+
+async def test_removing_an_example_the_active_version_learned_says_so(
+    service: DatasetService, db: FakeDatabase
+) -> None:
+    await service.import_file("faq", TRAINER, filename="qa.jsonl", data=GOOD)
+    first, second = (await service.show("faq", limit=10)).examples
+    at = datetime(2026, 2, 3, tzinfo=UTC)
+    async with db.unit_of_work() as uow:  # what a finished training job leaves behind
+        job = TrainingJob(
+            id="job-1", dataset="faq", backend="local", status=JobStatus.SUCCEEDED,
+            created_by=TRAINER, created_at=at, example_count=1,
+        )  # fmt: skip
+        await uow.jobs.add(job, [first])
+        await uow.models.add(ModelVersion("base@mem-1", "base", at, memory="mem-1", job_id="job-1"))
+        await uow.state.set(ACTIVE_KEY, "base@mem-1")
+        await uow.commit()
+
+    assert (await service.remove_example(first.id, TRAINER)).active_version == "base@mem-1"
+    assert (await service.remove_example(second.id, TRAINER)).active_version is None
