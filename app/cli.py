@@ -34,7 +34,11 @@ eval_app = typer.Typer(
 models_app = typer.Typer(
     help="Model versions: list, activate, roll back; pull the model files.", no_args_is_help=True
 )
+review_app = typer.Typer(
+    help="The review queue: what members proposed the bot should learn.", no_args_is_help=True
+)
 app.add_typer(dataset_app, name="dataset")
+app.add_typer(review_app, name="review")
 app.add_typer(train_app, name="train")
 app.add_typer(eval_app, name="eval")
 app.add_typer(models_app, name="models")
@@ -185,10 +189,76 @@ def dataset_export(
     _go(ctx, lambda s: views.dataset_export(s, name, fmt))
 
 
+@dataset_app.command("remove")
+def dataset_remove(
+    ctx: typer.Context,
+    example: Annotated[str, typer.Argument(help="The example's id (or its start).")],
+) -> None:
+    """Take an example out: kept as removed (who, when), never trained on or exported again."""
+    _go(ctx, lambda s: views.dataset_remove(s, example))
+
+
 @dataset_app.command("archive")
 def dataset_archive(ctx: typer.Context, name: str) -> None:
     """Write a zip with the exports, the raw examples and a manifest."""
     _go(ctx, lambda s: views.dataset_archive(s, name))
+
+
+# --------------------------------------------------------------------------- review
+
+
+@review_app.command("list")
+def review_list(
+    ctx: typer.Context, limit: Annotated[int, typer.Option(min=1, max=200)] = 20
+) -> None:
+    """Pending proposals, oldest first."""
+    _go(ctx, lambda s: views.review_list(s, limit))
+
+
+@review_app.command("show")
+def review_show(ctx: typer.Context, proposal: str) -> None:
+    """One proposal, with what the dataset already says about its question."""
+    _go(ctx, lambda s: views.review_show(s, proposal))
+
+
+@review_app.command("approve")
+def review_approve(ctx: typer.Context, proposal: str) -> None:
+    """Approve: the proposed answer becomes an example of the corrections dataset."""
+    _go(ctx, lambda s: views.review_approve(s, proposal))
+
+
+@review_app.command("edit")
+def review_edit(
+    ctx: typer.Context,
+    proposal: str,
+    answer: Annotated[str, typer.Option(help="The right answer, as it should be learned.")],
+) -> None:
+    """Approve with your own answer (also for a 👎 nobody corrected)."""
+    _go(ctx, lambda s: views.review_edit(s, proposal, answer))
+
+
+@review_app.command("reject")
+def review_reject(
+    ctx: typer.Context,
+    proposal: str,
+    reason: Annotated[str | None, typer.Option(help="Why; shown to the proposer.")] = None,
+) -> None:
+    """Reject: it never reaches a dataset."""
+    _go(ctx, lambda s: views.review_reject(s, proposal, reason))
+
+
+@review_app.command("mode")
+def review_mode(
+    ctx: typer.Context,
+    mode: Annotated[
+        str | None, typer.Argument(help="review, trainers-only or open; omit to show it.")
+    ] = None,
+    guild: Annotated[
+        str | None, typer.Option(help="A Discord guild id; default the terminal.")
+    ] = None,
+) -> None:
+    """Show or choose who may teach the bot: review, trainers-only or open."""
+    _go(ctx, lambda s: views.review_mode(s, mode, guild))
 
 
 # --------------------------------------------------------------------------- training

@@ -110,6 +110,7 @@ async def serve_discord(settings: Settings) -> int:
         services = BotServices(
             chat=container.chat,
             feedback=container.feedback,
+            review=container.review,
             datasets=container.datasets,
             training=container.training,
             evaluation=container.evaluation,

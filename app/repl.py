@@ -37,7 +37,9 @@ Type a question to chat. Commands:
   /forget                  start this conversation afresh
   /dataset ...             list | create NAME | show NAME | add NAME --prompt P --answer A
                            | import NAME FILE | select NAME | export NAME [--format sft|dpo]
-                           | archive NAME
+                           | archive NAME | remove EXAMPLE
+  /review ...              list | show ID | approve ID | edit ID --answer A
+                           | reject ID [--reason R] | mode [review|trainers-only|open]
   /train ...               start [DATASET] [--backend B] [-o key=value] | status ID
                            | cancel ID | list
   /test FILE [--version V] run a test set (same as /eval run; V=base: no taught memory);
@@ -47,7 +49,7 @@ Type a question to chat. Commands:
 Add --help to any command for its options."""
 
 _ALIASES = {"test": ["eval", "run"], "model": ["models"], "datasets": ["dataset"]}
-_MANAGEMENT = {"dataset", "train", "eval", "models"}
+_MANAGEMENT = {"dataset", "train", "eval", "models", "review"}
 _FREE_TEXT = {"correct", "feedback"}  # the rest of the line is the text, as typed
 
 
@@ -205,13 +207,16 @@ async def handle_command(session: Session, line: str) -> bool:
             )
             console.print(f"Thanks, feedback {fb.id[:8]} saved.")
         elif head == "correct":
-            correction = await session.container.feedback.correct(
+            outcome = await session.container.feedback.correct(
                 _last(session), session.actor, " ".join(rest)
             )
-            console.print(
-                f"Correction saved into dataset [bold]{correction.dataset}[/bold]; "
-                "train on it to teach the bot."
-            )
+            if outcome.pending:
+                console.print("Thanks: your correction waits for a trainer's review.")
+            else:
+                console.print(
+                    f"Correction saved into dataset [bold]{outcome.dataset}[/bold]; "
+                    "train on it to teach the bot."
+                )
         elif head == "forget":
             count = await session.container.chat.forget(session.place.conversation_id)
             console.print(f"Forgot {count} earlier turns of this conversation.")

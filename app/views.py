@@ -15,7 +15,16 @@ from rich.table import Table
 
 from app.session import Session
 from domain.errors import InvalidInput
-from domain.models import Artifact, EvalComparison, EvalRun, JobStatus, TrainingJob
+from domain.models import (
+    Artifact,
+    EvalComparison,
+    EvalRun,
+    Example,
+    JobStatus,
+    Proposal,
+    ProposalKind,
+    TrainingJob,
+)
 from domain.services.datasets import ExportFormat
 from domain.testcases import TestSetLimits, parse_test_cases
 
@@ -50,14 +59,48 @@ async def dataset_create(s: Session, name: str, description: str) -> None:
 async def dataset_show(s: Session, name: str, limit: int) -> None:
     view = await s.container.datasets.show(name, limit=limit)
     d = view.dataset
-    s.console.print(f"[bold]{esc(d.name)}[/bold]: {d.example_count} examples. {esc(d.description)}")
-    table = Table("prompt", "answer", "rejected", "source")
+    removed = f" ({d.removed_count} removed)" if d.removed_count else ""
+    s.console.print(
+        f"[bold]{esc(d.name)}[/bold]: {d.example_count} examples{removed}. {esc(d.description)}"
+    )
+    table = Table("id", "prompt", "answer", "rejected", "provenance")
     for e in view.examples:
         table.add_row(
-            _short(e.prompt, 40), _short(e.answer, 40), _short(e.rejected or "", 30), e.source.value
+            e.id[:8],
+            _short(e.prompt, 36),
+            _short(e.answer, 36),
+            _short(e.rejected or "", 24),
+            esc(provenance_line(e)),
         )
     if view.examples:
         s.console.print(table)
+        s.console.print("`dataset remove ID` takes an example out.", markup=False)
+
+
+def provenance_line(e: Example) -> str:
+    """Where an example came from and who let it in, in one line."""
+    p = e.provenance
+    if p is None:
+        return f"{e.source.value} (before provenance was recorded)"
+    parts = [p.detail or p.origin.value]
+    if p.approved_by is not None:
+        when = f" {p.approved_at:%Y-%m-%d %H:%M}" if p.approved_at else ""
+        parts.append(f"approved by {p.approved_by.name}{when}")
+    return "; ".join(parts)
+
+
+async def dataset_remove(s: Session, example: str) -> None:
+    removed = await s.container.datasets.remove_example(example, s.actor)
+    e = removed.example
+    s.console.print(
+        f"Removed example {e.id[:8]} from [bold]{esc(e.dataset)}[/bold] "
+        f"({_short(e.prompt, 50)}); it is kept as removed and never trained on again."
+    )
+    if removed.active_version:
+        s.console.print(
+            f"The active version [bold]{esc(removed.active_version)}[/bold] was trained on it: "
+            f"run `train start {esc(e.dataset)}` to make a version without it."
+        )
 
 
 async def dataset_add(
@@ -308,3 +351,84 @@ async def models_use(s: Session, name: str) -> None:
 async def models_rollback(s: Session) -> None:
     v = await s.container.models.rollback(s.actor)
     s.console.print(f"Rolled back; now answering with [bold]{esc(v.name)}[/bold].")
+
+
+# --------------------------------------------------------------------------- review
+
+
+def _proposal_line(p: Proposal) -> str:
+    what = "👎, no answer proposed" if p.kind is ProposalKind.DOWNVOTE else "correction"
+    return f"{p.id[:8]}  {p.created_at:%Y-%m-%d %H:%M}  {p.proposer.name}  ({what})"
+
+
+async def review_list(s: Session, limit: int) -> None:
+    pending = await s.container.review.pending(s.actor, limit=limit)
+    total = await s.container.review.count_pending(s.actor)
+    if not pending:
+        s.console.print("Nothing waits for review.")
+        return
+    table = Table("id", "proposed", "by", "kind", "question", "proposed answer")
+    for p in pending:
+        table.add_row(
+            p.id[:8],
+            f"{p.created_at:%Y-%m-%d %H:%M}",
+            esc(p.proposer.name),
+            p.kind.value,
+            _short(p.question, 36),
+            _short(p.proposed_answer or "—", 36),
+        )
+    s.console.print(table)
+    s.console.print(
+        f"{total} pending, oldest first. `review show ID`, `review approve ID`, "
+        "`review edit ID --answer TEXT`, `review reject ID [--reason TEXT]`.",
+        markup=False,
+    )
+
+
+async def review_show(s: Session, ref: str) -> None:
+    view = await s.container.review.show(ref, s.actor)
+    p = view.proposal
+    out = s.console
+    out.print(_proposal_line(p) + f"  [{p.status.value}]", markup=False)
+    out.print(f"[bold]Question:[/bold] {esc(p.question)}")
+    out.print(f"[bold]Bot's answer:[/bold] {esc(p.answer)}")
+    out.print(
+        f"[bold]Proposed answer:[/bold] {esc(p.proposed_answer or '— (none: edit to write it)')}"
+    )
+    if p.reason:
+        out.print(f"[bold]Reason:[/bold] {esc(p.reason)}")
+    if view.related:
+        out.print(f"[bold]The {esc(p.dataset)} dataset already says:[/bold]")
+        for r in view.related:
+            flag = "  [red]conflicts[/red]" if r.conflicting else ""
+            out.print(f"  {r.example.id[:8]}  {_short(r.example.answer, 70)}{flag}")
+
+
+async def review_approve(s: Session, ref: str) -> None:
+    decision = await s.container.review.approve(ref, s.actor)
+    _print_decision(s, decision.proposal, decision.example)
+
+
+async def review_edit(s: Session, ref: str, answer: str) -> None:
+    decision = await s.container.review.edit_and_approve(ref, s.actor, answer)
+    _print_decision(s, decision.proposal, decision.example)
+
+
+async def review_reject(s: Session, ref: str, reason: str | None) -> None:
+    decision = await s.container.review.reject(ref, s.actor, reason)
+    s.console.print(f"Rejected {decision.proposal.id[:8]}; it never reaches a dataset.")
+
+
+async def review_mode(s: Session, mode: str | None, guild: str | None) -> None:
+    where = f"guild {guild}" if guild else "the terminal"
+    if mode is None:
+        current = await s.container.review.mode(guild)
+        s.console.print(f"Review mode for {esc(where)}: [bold]{current.value}[/bold].")
+        return
+    chosen = await s.container.review.set_mode(s.actor, guild, mode)
+    s.console.print(f"Review mode for {esc(where)} is now [bold]{chosen.value}[/bold].")
+
+
+def _print_decision(s: Session, p: Proposal, e: Example | None) -> None:
+    into = f" into [bold]{esc(e.dataset)}[/bold] as example {e.id[:8]}" if e else ""
+    s.console.print(f"Approved {p.id[:8]}{into}; `train start` makes a version that knows it.")

@@ -35,6 +35,7 @@ from domain.services.datasets import DatasetService
 from domain.services.evaluation import EvaluationService
 from domain.services.feedback import FeedbackService
 from domain.services.models import ModelService
+from domain.services.review import ReviewService
 from domain.services.training import TrainingService
 
 log = structlog.get_logger()
@@ -102,6 +103,7 @@ class BotServices:
 
     chat: ChatService
     feedback: FeedbackService
+    review: ReviewService
     datasets: DatasetService
     training: TrainingService
     evaluation: EvaluationService

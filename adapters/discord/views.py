@@ -14,6 +14,7 @@ from adapters.discord.errors import ReportingModal, ReportingView, report_error
 from adapters.discord.i18n import lang_of, t
 from adapters.discord.replies import defer, send
 from domain.models import Rating
+from domain.services.feedback import CorrectionOutcome
 
 if TYPE_CHECKING:
     from adapters.discord.bot import TrainerBot
@@ -121,11 +122,17 @@ class CorrectionModal(ReportingModal):
         bind_interaction(interaction)
         bot: TrainerBot = interaction.client
         await defer(interaction, ephemeral=True)
-        correction = await bot.services.feedback.correct(
+        outcome = await bot.services.feedback.correct(
             self.ref, bot.actor(interaction.user), self.answer.value
         )
-        text = t(lang_of(interaction), "feedback.corrected", dataset=correction.dataset)
-        await send(interaction, text, ephemeral=True)
+        await send(interaction, correction_text(lang_of(interaction), outcome), ephemeral=True)
+
+
+def correction_text(lang: str, outcome: CorrectionOutcome) -> str:
+    """What the person who corrected an answer is told: learned, or waiting for review."""
+    if outcome.pending:
+        return t(lang, "feedback.proposed")
+    return t(lang, "feedback.corrected", dataset=outcome.dataset)
 
 
 class Pager(ReportingView):

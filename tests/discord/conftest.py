@@ -25,6 +25,7 @@ from domain.services.datasets import DatasetService
 from domain.services.evaluation import EvaluationService
 from domain.services.feedback import FeedbackService
 from domain.services.models import ModelService
+from domain.services.review import ReviewService
 from domain.services.training import TrainingService
 from tests.discord_emulator import (
     Channel,
@@ -126,6 +127,7 @@ def _services(
     services = BotServices(
         chat=chat,
         feedback=FeedbackService(uow=uow),
+        review=ReviewService(uow=uow),
         datasets=DatasetService(uow=uow, artifacts=artifacts, offload=inline_offload),
         training=TrainingService(
             uow=uow, backends={"local": backend}, models=models, progress_interval=0.0

@@ -17,6 +17,11 @@ def corrections(h: Harness) -> list[object]:
     return list(h.db.committed.examples.get("corrections", []))
 
 
+def proposed(h: Harness) -> list[str | None]:
+    """The answers members proposed, waiting for review."""
+    return [p.proposed_answer for p in h.db.committed.proposals.values()]
+
+
 async def test_thumbs_up_is_stored_for_the_prediction_of_that_message(h: Harness) -> None:
     answer = await asked(h)
     [prediction] = h.predictions()
@@ -28,7 +33,7 @@ async def test_thumbs_up_is_stored_for_the_prediction_of_that_message(h: Harness
     assert feedback.author.id == f"discord:{h.trainer.id}"
 
 
-async def test_correction_through_the_context_menu_lands_in_the_corrections_dataset(
+async def test_a_members_correction_through_the_context_menu_waits_for_review(
     h: Harness,
 ) -> None:
     answer = await asked(h)
@@ -36,6 +41,17 @@ async def test_correction_through_the_context_menu_lands_in_the_corrections_data
     assert await menu.acknowledged() == CALLBACK_MODAL
     modal = await menu.modal()
     assert "It is 5." in str(modal)  # prefilled with the original answer
+    done = await h.reply(h.emulator.submit_modal(menu, {"tb:fix:answer": "It is 4."}))
+    assert done.ephemeral and "waits for a trainer's review" in done.content
+    assert corrections(h) == [] and proposed(h) == ["It is 4."]
+
+
+async def test_a_trainers_correction_through_the_context_menu_lands_in_the_dataset(
+    h: Harness,
+) -> None:
+    answer = await asked(h)
+    menu = h.emulator.invoke_message_command("Correct this answer", answer, user=h.trainer)
+    assert await menu.acknowledged() == CALLBACK_MODAL
     done = await h.reply(h.emulator.submit_modal(menu, {"tb:fix:answer": "It is 4."}))
     assert done.ephemeral and "`corrections`" in done.content
     [example] = corrections(h)
@@ -52,7 +68,7 @@ async def test_the_correct_button_opens_the_same_modal(h: Harness) -> None:
     click = h.emulator.invoke_component(answer, f"tb:correct:{prediction.id}", user=h.member)
     assert await click.acknowledged() == CALLBACK_MODAL
     await h.reply(h.emulator.submit_modal(click, {"tb:fix:answer": "Four."}))
-    assert [e.answer for e in corrections(h)] == ["Four."]
+    assert proposed(h) == ["Four."] and corrections(h) == []
 
 
 async def test_correct_command_accepts_a_message_link(h: Harness) -> None:
@@ -62,7 +78,7 @@ async def test_correct_command_accepts_a_message_link(h: Harness) -> None:
         h.command("correct", {"message": link, "correction": "Four, of course."}, user=h.member)
     )
     assert done.ephemeral
-    assert [e.answer for e in corrections(h)] == ["Four, of course."]
+    assert proposed(h) == ["Four, of course."]
 
 
 async def test_only_the_asker_or_a_trainer_may_correct(h: Harness) -> None:
@@ -72,7 +88,7 @@ async def test_only_the_asker_or_a_trainer_may_correct(h: Harness) -> None:
         h.command("correct", {"message": str(answer.id), "correction": "Nope"}, user=stranger)
     )
     assert refused.ephemeral and "Only the person who asked" in refused.content
-    assert corrections(h) == []
+    assert corrections(h) == [] and proposed(h) == []
     await h.reply(
         h.command("correct", {"message": str(answer.id), "correction": "4"}, user=h.trainer)
     )

@@ -12,7 +12,7 @@ from discord.ext import commands
 
 from adapters.discord.i18n import lang_of, t
 from adapters.discord.replies import quick, send
-from adapters.discord.views import open_correction
+from adapters.discord.views import correction_text, open_correction
 
 if TYPE_CHECKING:
     from adapters.discord.bot import TrainerBot
@@ -59,8 +59,7 @@ class FeedbackCog(commands.Cog):
         actor = self.bot.actor(interaction.user)
         work = self.bot.services.feedback.correct(message_reference(message), actor, correction)
         result = await quick(interaction, work, ephemeral=True)
-        text = t(lang_of(interaction), "feedback.corrected", dataset=result.dataset)
-        await send(interaction, text, ephemeral=True)
+        await send(interaction, correction_text(lang_of(interaction), result), ephemeral=True)
 
     @app_commands.command(name="feedback", description="Tell the trainers what you think")
     @app_commands.describe(

@@ -19,6 +19,8 @@ EN: dict[str, str] = {
     "feedback.modal_title": "Correct this answer",
     "feedback.modal_label": "The better answer",
     "feedback.corrected": "Thanks! Your correction is now an example in the `{dataset}` dataset.",
+    "feedback.proposed": "Thanks! Your correction waits for a trainer's review; "
+    "`/proposals` shows what became of it.",
     # speech
     "speech.heard": "🎙️ I heard ({language}):",
     # voice
@@ -98,6 +100,8 @@ RU: dict[str, str] = {
     "feedback.modal_title": "Исправить этот ответ",
     "feedback.modal_label": "Лучший ответ",
     "feedback.corrected": "Спасибо! Ваше исправление стало примером в датасете `{dataset}`.",
+    "feedback.proposed": "Спасибо! Ваше исправление ждёт проверки тренером; "
+    "`/proposals` покажет, что с ним стало.",
     "speech.heard": "🎙️ Я услышал ({language}):",
     # voice
     "voice.need_channel": "Сначала зайдите в голосовой канал, потом `/join`.",
