@@ -32,7 +32,13 @@ from domain.models import (
     utcnow,
 )
 from domain.ports import ChatModel, ExampleMemory, UnitOfWorkFactory
-from domain.prompting import Demonstrations, build_messages, pick_demonstrations, select_history
+from domain.prompting import (
+    Demonstrations,
+    build_messages,
+    drop_superseded,
+    pick_demonstrations,
+    select_history,
+)
 from domain.services.models import ModelService
 
 log = structlog.get_logger()
@@ -47,7 +53,8 @@ class ChatPolicy:
     max_history_chars: int = 6000  # prompt + answer characters of the kept turns
     max_question_chars: int = 4000  # longer questions are refused
     demonstrations: int = 4  # examples retrieved from the version's memory
-    correction_match: float = 0.8  # similarity for a correction to take precedence
+    correction_match: float = 0.8  # word similarity at which an example answers the question
+    semantic_match: float | None = None  # the same by meaning, when the memory measures it
     memory_timeout: float = 2.0  # seconds; a slower memory is skipped for the turn
     options: GenerationOptions = field(default_factory=GenerationOptions)
 
@@ -232,6 +239,7 @@ class ChatService:
                 recent, max_turns=policy.max_history_turns, max_chars=policy.max_history_chars
             )
         demonstrations = await self._demonstrations(version, prompt)
+        history = drop_superseded(history, prompt, demonstrations, match=policy.correction_match)
         messages = build_messages(
             system_prompt=policy.system_prompt,
             question=prompt,
@@ -258,7 +266,10 @@ class ChatService:
             )
             return Demonstrations()
         return pick_demonstrations(
-            retrieved, question, correction_match=self._policy.correction_match
+            retrieved,
+            question,
+            correction_match=self._policy.correction_match,
+            semantic_match=self._policy.semantic_match,
         )
 
     async def _store(
@@ -288,6 +299,6 @@ class ChatService:
             latency_ms=round(latency_ms, 1),
             history_turns=turn.history_turns,
             demonstrations=len(turn.demonstrations.examples),
-            corrected=turn.demonstrations.correction is not None,
+            taught_match=turn.demonstrations.match is not None,
         )
         return prediction

@@ -9,6 +9,8 @@ from collections.abc import Iterator, Sequence
 import pytest
 
 from domain.models import ChatMessage, Role
+from domain.prompting import ANSWERS_FLAG
+from tests.fakes.llm import taught_entries
 from tests.standins.openai_server import OpenAIStandin
 
 
@@ -17,13 +19,21 @@ def _norm(text: str) -> str:
 
 
 def follow_examples(messages: Sequence[ChatMessage]) -> str:
-    """A stand-in LLM that follows the examples in its prompt, like a good model.
+    """A stand-in LLM that follows what its prompt teaches, like a good model.
 
-    When an earlier user message is the question itself, it answers with the
-    assistant message that followed it (the first such pair — demonstrations come
-    before history); otherwise it echoes the question.
+    It answers with the taught entry marked as answering the question, else with an
+    entry whose question is the question itself; else, when an earlier user message
+    of the conversation is the question, with the reply that followed it; otherwise
+    it echoes the question.
     """
     question = messages[-1].content
+    entries = taught_entries(messages)
+    for entry in entries:
+        if entry.get(ANSWERS_FLAG):
+            return str(entry["answer"])
+    for entry in entries:
+        if _norm(str(entry["question"])) == _norm(question):
+            return str(entry["answer"])
     for earlier, reply in itertools.pairwise(messages[:-1]):
         if (
             earlier.role is Role.USER

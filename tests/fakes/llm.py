@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable, Sequence
 
 from domain.errors import ModelUnavailable
@@ -24,6 +25,16 @@ def echo_reply(messages: Sequence[ChatMessage]) -> str:
         if message.role is Role.USER:
             return f"echo: {message.content}"
     return "echo:"
+
+
+def taught_entries(messages: Sequence[ChatMessage]) -> list[dict[str, object]]:
+    """The taught entries of a prompt: the JSON lines of its system message."""
+    entries: list[dict[str, object]] = []
+    if messages and messages[0].role is Role.SYSTEM:
+        for line in messages[0].content.splitlines():
+            if line.startswith("{"):
+                entries.append(json.loads(line))
+    return entries
 
 
 def split_pieces(text: str) -> list[str]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from adapters.example_memory import Bm25ExampleMemory, LocalTrainingBackend
-from domain.models import Actor, Dataset, JobStatus, Place, Role
+from domain.models import Actor, Dataset, JobStatus, Place
 from domain.services.chat import ChatPolicy, ChatService, Question
 from domain.services.models import ModelService
 from domain.services.training import TrainingService
 from tests.adapters.example_memory.faq import FAQ, T0
 from tests.fakes import FakeChatModel, FakeDatabase
+from tests.fakes.llm import taught_entries
 
 
 async def test_a_trained_memory_gives_the_chat_its_demonstrations(
@@ -51,5 +52,5 @@ async def test_a_trained_memory_gives_the_chat_its_demonstrations(
             place=Place(conversation_id="c1"),
         )
     )
-    shown = [m.content for m in prediction.context if m.role is Role.ASSISTANT]
+    shown = [entry["answer"] for entry in taught_entries(prediction.context)]
     assert FAQ[6].answer in shown  # the Russian expense-report example, found by its stem
