@@ -108,12 +108,16 @@ def jobs(lang: str, found: Sequence[TrainingJob]) -> str:
     return "\n".join([t(lang, "job.list_title"), *(job_line(lang, j) for j in found)])
 
 
-def versions(lang: str, found: Sequence[ModelVersion], active: str | None) -> str:
+def versions(
+    lang: str, found: Sequence[ModelVersion], active: str | None, base: str | None = None
+) -> str:
     if not found:
         return t(lang, "model.none")
     lines = [t(lang, "model.list_title")]
     for v in reversed(found):
         mark = f" — **{t(lang, 'model.active')}**" if v.name == active else ""
+        if v.name == base:
+            mark += f" — {t(lang, 'model.base')}"
         notes = f" · {clip(v.notes, 60)}" if v.notes else ""
         lines.append(f"• `{v.name}`{mark}{notes}")
     return "\n".join(lines)
@@ -144,8 +148,17 @@ def eval_run(lang: str, run: EvalRun, *, failures: int = 5) -> str:
     failed = [r for r in run.results if not r.passed][:failures]
     for result in failed:
         got = result.error or result.answer
-        lines.append(f"✗ `{clip(result.case.input, 60)}` → {clip(got, 80)}")
+        line = f"✗ `{clip(result.case.input, 60)}` → {clip(got, 80)}"
+        if result.missing:
+            line += " · " + t(lang, "test.missing", phrases=_phrases(result.missing))
+        if result.forbidden:
+            line += " · " + t(lang, "test.forbidden", phrases=_phrases(result.forbidden))
+        lines.append(line)
     return "\n".join(lines)
+
+
+def _phrases(phrases: Sequence[str]) -> str:
+    return ", ".join(f"“{clip(p, 30)}”" for p in phrases[:4]) + (" …" if len(phrases) > 4 else "")
 
 
 def comparison(lang: str, c: EvalComparison) -> str:

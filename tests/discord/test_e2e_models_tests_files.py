@@ -25,7 +25,8 @@ async def with_versions(h: Harness) -> None:
 async def test_model_list_use_and_rollback(h: Harness) -> None:
     await with_versions(h)
     listed = await h.reply(h.command("model list"))
-    assert listed.ephemeral and f"`{BASE_MODEL}` — **active**" in listed.content
+    assert listed.ephemeral and f"`{BASE_MODEL}` — **active** — base:" in listed.content
+    assert "`test-model@mem-2`\n" in listed.content + "\n"  # not the base
     used = await h.reply(h.command("model use", {"version": "test-model@mem-2"}))
     assert not used.ephemeral and "`test-model@mem-2`" in used.content
     assert (await h.services.models.active()).name == "test-model@mem-2"
@@ -50,9 +51,19 @@ async def test_inline_test_cases_are_scored_and_reported(h: Harness) -> None:
     result = await h.reply(handle)
     await h.settled(lambda: "Passed" in result.content)
     assert "**1/2**" in result.content and "3+3?" in result.content
+    assert "missing “6”" in result.content
     [report] = result.attachments
     assert report.filename.endswith(".md") and report.filename in result.content
     assert not result.ephemeral
+
+
+async def test_a_failed_case_names_its_forbidden_phrases(h: Harness) -> None:
+    h.llm.reply = lambda messages: "It is 4, or maybe 5"
+    cases = json.dumps([{"input": "2+2?", "require": ["4"], "forbid": ["5", "6"]}])
+    result = await h.reply(h.command("test", {"cases": cases}))
+    await h.settled(lambda: "Passed" in result.content)
+    assert "**0/1**" in result.content and "forbidden “5”" in result.content
+    assert "“6”" not in result.content
 
 
 async def test_test_with_version_base_answers_with_the_base_model(h: Harness) -> None:

@@ -32,7 +32,8 @@ class ModelCog(TrainerCog):
         async def load() -> str:
             found = await models.all()
             active = await models.active()
-            return formatting.versions(lang_of(interaction), found, active.name)
+            base = await models.base_name()
+            return formatting.versions(lang_of(interaction), found, active.name, base)
 
         text = await quick(interaction, load(), ephemeral=True)
         await send(interaction, fit(text, self.bot.config.message_limit), ephemeral=True)

@@ -64,6 +64,7 @@ EN: dict[str, str] = {
     "model.none": "There are no model versions yet.",
     "model.list_title": "**Model versions** (newest first)",
     "model.active": "active",
+    "model.base": "base: the model without taught memory (`base` names it)",
     "model.activated": "I answer with `{version}` from now on.",
     "model.rolled_back": "Rolled back: I answer with `{version}` again.",
     # tests
@@ -74,6 +75,8 @@ EN: dict[str, str] = {
     "test.errors": "⚠️ {count} {count:plural:case|cases} failed with an error",
     "test.compared": ("Compared with `{before}`: {delta} points, {fixed} fixed, {broken} broken."),
     "test.report": "Reports: {names}",
+    "test.missing": "missing {phrases}",
+    "test.forbidden": "forbidden {phrases}",
     # help
     "help.hi": "Hi {name}! 👋 I'm an assistant you can talk to and teach. `/help` shows how.",
     "help.page": "Page {page} of {total}",
@@ -143,6 +146,7 @@ RU: dict[str, str] = {
     "model.none": "Версий модели пока нет.",
     "model.list_title": "**Версии модели** (сначала новые)",
     "model.active": "активна",
+    "model.base": "базовая: модель без выученной памяти (имя `base`)",
     "model.activated": "Теперь я отвечаю версией `{version}`.",
     "model.rolled_back": "Откат выполнен: я снова отвечаю версией `{version}`.",
     "test.running": "🧪 Тестирую… {done} из {total}",
@@ -152,6 +156,8 @@ RU: dict[str, str] = {
     "test.errors": "⚠️ {count} {count:plural:случай|случая|случаев} с ошибкой",
     "test.compared": ("Сравнение с `{before}`: {delta} п., исправлено {fixed}, сломано {broken}."),
     "test.report": "Отчёты: {names}",
+    "test.missing": "не хватает {phrases}",
+    "test.forbidden": "запрещено {phrases}",
     "help.hi": "Привет, {name}! 👋 Я ассистент, с которым можно говорить и которого можно учить. "
     "Подробнее — `/help`.",
     "help.page": "Страница {page} из {total}",
