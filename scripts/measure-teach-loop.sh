@@ -39,7 +39,8 @@ tb models pull >/dev/null
 tb dataset import bot-help "$SAMPLES/bot-help.jsonl"
 tb dataset import bot-help "$SAMPLES/bot-help-topics.json"
 tb dataset select bot-help
-tb models list | grep -q "$BASE" || { echo "base version $BASE not found" >&2; exit 1; }
+# (not `tb models list | grep -q`: with pipefail, grep leaving early fails the pipe)
+grep -q "$BASE (base)" <<<"$(tb models list)" || { echo "base version $BASE not found" >&2; exit 1; }
 
 run_id() { grep -oE 'Run [0-9a-f]{32}' | head -1 | cut -d' ' -f2; }
 started=$EPOCHREALTIME

@@ -10,48 +10,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
-
-import pytest
-
-from tests.standins.openai_server import OpenAIStandin
 
 ROOT = Path(__file__).resolve().parents[2]
 QUESTION = "How do I import a dataset?"
 CORRECTION = "Use /dataset import with a JSONL, CSV, JSON, TXT or ZIP file."
-
-
-@pytest.fixture
-def cli(tmp_path: Path, threaded_standin: OpenAIStandin):
-    env = {
-        **os.environ,
-        "TRAINERBOT_DATA_DIR": str(tmp_path / "data"),
-        "TRAINERBOT_LLM__BASE_URL": threaded_standin.base_url,
-        "TRAINERBOT_LLM__MODEL": "standin-model",
-        "TRAINERBOT_LLM__API_KEY": "sk-test-secret-key",
-        "TRAINERBOT_LOG__FORMAT": "json",
-        "COLUMNS": "200",
-    }
-    env.pop("TRAINERBOT_DISCORD__TOKEN", None)
-
-    def run(*args: str, stdin: str = "", expect: int = 0) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "app.cli", *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            env=env,
-            timeout=120,
-        )
-        assert "sk-test-secret-key" not in done.stdout + done.stderr
-        assert done.returncode == expect, done.stdout + done.stderr
-        return done.stdout
-
-    return run
 
 
 def test_a_correction_trained_locally_changes_the_answer(cli, tmp_path: Path) -> None:
