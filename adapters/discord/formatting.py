@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import discord
+
 from adapters.discord.attachments import size_text
 from adapters.discord.i18n import t
 from domain.models import (
@@ -14,6 +16,8 @@ from domain.models import (
     EvalRun,
     JobStatus,
     ModelVersion,
+    Proposal,
+    ProposalStatus,
     TrainingJob,
 )
 from domain.scoring import change_counts
@@ -25,6 +29,11 @@ _STATUS_ICON = {
     JobStatus.SUCCEEDED: "✅",
     JobStatus.FAILED: "❌",
     JobStatus.CANCELLED: "🛑",
+}
+_PROPOSAL_ICON = {
+    ProposalStatus.PENDING: "⏳",
+    ProposalStatus.APPROVED: "✅",
+    ProposalStatus.REJECTED: "❌",
 }
 
 
@@ -65,6 +74,24 @@ def dataset_view(lang: str, view: DatasetView) -> str:
             lines.append(f"   ✗ {clip(example.rejected, 80)}")
     if not view.examples:
         lines.append(t(lang, "dataset.empty"))
+    return "\n".join(lines)
+
+
+def proposals(lang: str, mine: Sequence[Proposal]) -> str:
+    """A member's own proposals with what became of them."""
+    if not mine:
+        return t(lang, "proposals.none")
+    lines = [t(lang, "proposals.title")]
+    for p in mine:
+        answer = clip(p.proposed_answer, 60) if p.proposed_answer else t(lang, "proposals.downvote")
+        status = t(lang, f"proposals.status.{p.status.value}")
+        line = (
+            f"{_PROPOSAL_ICON[p.status]} `{p.id[:8]}` {discord.utils.format_dt(p.created_at, 'd')}"
+            f" · `{clip(p.question, 50)}` → {answer} · **{status}**"
+        )
+        if p.reason:
+            line += f" ({t(lang, 'proposals.reason', reason=clip(p.reason, 120))})"
+        lines.append(line)
     return "\n".join(lines)
 
 
