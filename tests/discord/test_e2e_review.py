@@ -320,6 +320,29 @@ async def test_in_trainers_only_mode_a_members_correction_is_refused(h: Harness)
     assert "trainers-only" in text_of(helped)
 
 
+# ----------------------------------------------------------------------------- datasets
+
+
+async def test_dataset_show_has_ids_and_provenance_and_remove_offers_the_retrain(
+    h: Harness,
+) -> None:
+    await propose(h)
+    queue = await open_queue(h)
+    await click(h, queue, "approve", proposals(h)[0]).acknowledged()
+    await h.settled(lambda: "queue is empty" in queue.content)
+    [example] = corrections(h)
+    await train(h)
+    shown = await h.reply(h.command("dataset show", {"name": "corrections"}))
+    assert example.id[:8] in shown.content
+    assert "by mo" in shown.content.lower() and "approved by tina" in shown.content.lower()
+    removed = await h.reply(h.command("dataset remove", {"example": example.id[:8]}))
+    assert removed.ephemeral and "kept as removed" in removed.content
+    assert "was trained on it" in removed.content and "/train start" in removed.content
+    assert corrections(h)[0].removed is not None  # kept, marked removed
+    with pytest.raises(PermissionError):
+        h.command("dataset remove", {"example": example.id[:8]}, user=h.member)
+
+
 # ----------------------------------------------------------------------------- the teach loop
 
 

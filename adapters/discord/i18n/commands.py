@@ -73,6 +73,8 @@ RU = CommandText(
         "queue": "очередь",
         "mode": "режим",
         "proposals": "предложения",
+        "remove": "убрать",
+        "example": "пример",
     },
     texts={
         "A label (for classification tests)": "Метка (для тестов классификации)",
@@ -157,6 +159,10 @@ RU = CommandText(
             "review: решают тренеры; trainers-only: исправляют только тренеры; open: сразу"
         ),
         "Your proposals and what became of them": "Ваши предложения и что с ними стало",
+        "Take an example out of its dataset (kept as removed)": (
+            "Убрать пример из датасета (он сохранится как удалённый)"
+        ),
+        "The example's id (as /dataset show prints it)": "id примера (как его показывает /dataset show)",
     },
 )
 

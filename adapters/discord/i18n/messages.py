@@ -95,6 +95,12 @@ EN: dict[str, str] = {
         "{files:plural:file|files} into `{name}` (now {total})."
     ),
     "dataset.selected": "`{name}` is now the dataset training uses.",
+    "dataset.removed": "Removed example `{id}` from `{name}` (“{prompt}”): it is kept as "
+    "removed and never trained on or exported again.",
+    "dataset.removed_active": "The active version `{version}` was trained on it: "
+    "`/train start dataset:{name}` makes a version without it.",
+    "dataset.approved_by": "approved by {who}",
+    "dataset.before_provenance": "{source} (before provenance was recorded)",
     # files
     "files.written": "Wrote `{name}` ({size}). `/getfile` fetches it again later.",
     "files.here": "`{name}` ({size})",
@@ -224,6 +230,12 @@ RU: dict[str, str] = {
         "{files:plural:файла|файлов|файлов} в `{name}` (теперь {total})."
     ),
     "dataset.selected": "Теперь для обучения используется `{name}`.",
+    "dataset.removed": "Пример `{id}` убран из `{name}` («{prompt}»): он сохранён как "
+    "удалённый и больше не попадёт ни в обучение, ни в экспорт.",
+    "dataset.removed_active": "Активная версия `{version}` обучена на нём: "
+    "`/train start dataset:{name}` сделает версию без него.",
+    "dataset.approved_by": "одобрил(а) {who}",
+    "dataset.before_provenance": "{source} (до того, как стали записывать происхождение)",
     "files.written": "Записан `{name}` ({size}). Позже его можно получить через `/getfile`.",
     "files.here": "`{name}` ({size})",
     "job.title": (
