@@ -71,7 +71,7 @@ def proposal_embed(lang: str, shown: ProposalView, waiting: int) -> discord.Embe
     )
     embed.add_field(name=t(lang, "review.question"), value=_field(p.question), inline=False)
     embed.add_field(name=t(lang, "review.answer"), value=_field(p.answer), inline=False)
-    proposed = p.proposed_answer if p.proposed_answer is not None else None
+    proposed = p.proposed_answer
     embed.add_field(
         name=t(lang, "review.proposed"),
         value=_field(proposed) if proposed is not None else t(lang, "review.none_proposed"),
