@@ -20,6 +20,7 @@ from adapters.discord.errors import ReportingModal, report_error
 from adapters.discord.formatting import clip
 from adapters.discord.i18n import guild_lang, lang_of, t
 from adapters.discord.permissions import require_trainer
+from adapters.discord.views import answer_input
 from domain.models import Actor, Proposal, ProposalKind, ProposalStatus
 from domain.services.review import Decision, ProposalView, ReviewService
 
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
 log = structlog.get_logger()
 
 FIELD_LIMIT = 1024  # Discord's limit for an embed field's value
-MODAL_TEXT_LIMIT = 4000  # Discord's limit for a text input
 REASON_LIMIT = 500  # the review service keeps at most this much of a reason
 PAGE = 50  # pending proposals read at a time when looking for the next one
 ACTIONS = ("approve", "edit", "reject", "skip")
@@ -283,13 +283,7 @@ class EditModal(ReportingModal):
     def __init__(self, ref: str, answer: str, lang: str) -> None:
         super().__init__(title=t(lang, "review.edit_title")[:45], custom_id=f"tb:revise:{ref}")
         self.ref = ref
-        self.answer: discord.ui.TextInput[EditModal] = discord.ui.TextInput(
-            label=t(lang, "review.edit_label")[:45],
-            style=discord.TextStyle.paragraph,
-            default=answer[:MODAL_TEXT_LIMIT],
-            max_length=MODAL_TEXT_LIMIT,
-            custom_id="tb:revise:answer",
-        )
+        self.answer = answer_input(t(lang, "review.edit_label"), answer, "tb:revise:answer")
         self.add_item(self.answer)
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
