@@ -26,6 +26,7 @@ from adapters.discord.pacing import AckFirst
 from adapters.discord.permissions import Cooldowns, trainer_permissions
 from adapters.discord.pipeline import PipelinedPoster
 from adapters.discord.replies import ACK_MS, PLACEHOLDER
+from adapters.discord.review_views import ReviewButton
 from adapters.discord.views import CorrectButton, RateButton
 from domain.errors import DomainError
 from domain.models import Actor
@@ -218,7 +219,7 @@ class TrainerBot(commands.Bot):
         for command in self.tree.get_commands():
             if command.extras.get("trainer") and not isinstance(command, app_commands.ContextMenu):
                 command.default_permissions = permissions
-        self.add_dynamic_items(RateButton, CorrectButton)
+        self.add_dynamic_items(RateButton, CorrectButton, ReviewButton)
         self._unwatch = self.services.training.watch(self.jobs.on_change)
         if self.config.sync_commands:
             await self.sync_commands()

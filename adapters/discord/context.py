@@ -21,6 +21,12 @@ def actor_of(user: discord.abc.User, *, trainer_role: str) -> Actor:
     )
 
 
+def discord_user_id(actor: Actor) -> int | None:
+    """The Discord user behind an actor made by ``actor_of`` (None for anyone else)."""
+    kind, _, number = actor.id.partition(":")
+    return int(number) if kind == "discord" and number.isdigit() else None
+
+
 def place_of(channel: object, guild: discord.Guild | None, user: discord.abc.User) -> Place:
     """Where something was said; the conversation is the channel, thread or DM."""
     channel_id = getattr(channel, "id", None)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import discord
+
 from adapters.discord.attachments import size_text
 from adapters.discord.i18n import t
 from domain.models import (
@@ -12,12 +14,15 @@ from domain.models import (
     Dataset,
     EvalComparison,
     EvalRun,
+    Example,
     JobStatus,
     ModelVersion,
+    Proposal,
+    ProposalStatus,
     TrainingJob,
 )
 from domain.scoring import change_counts
-from domain.services.datasets import DatasetView
+from domain.services.datasets import DatasetView, Removed
 
 _STATUS_ICON = {
     JobStatus.QUEUED: "⏳",
@@ -25,6 +30,11 @@ _STATUS_ICON = {
     JobStatus.SUCCEEDED: "✅",
     JobStatus.FAILED: "❌",
     JobStatus.CANCELLED: "🛑",
+}
+_PROPOSAL_ICON = {
+    ProposalStatus.PENDING: "⏳",
+    ProposalStatus.APPROVED: "✅",
+    ProposalStatus.REJECTED: "❌",
 }
 
 
@@ -54,17 +64,57 @@ def datasets(lang: str, found: Sequence[Dataset], selected: str | None) -> str:
     return "\n".join(lines)
 
 
+def provenance(lang: str, example: Example) -> str:
+    """Where an example came from and who let it in, in one line."""
+    p = example.provenance
+    if p is None:
+        return t(lang, "dataset.before_provenance", source=example.source.value)
+    parts = [clip(p.detail or p.origin.value, 90)]
+    if p.approved_by is not None:
+        when = f" {discord.utils.format_dt(p.approved_at, 'd')}" if p.approved_at else ""
+        parts.append(t(lang, "dataset.approved_by", who=clip(p.approved_by.name, 40)) + when)
+    return "; ".join(parts)
+
+
 def dataset_view(lang: str, view: DatasetView) -> str:
     d = view.dataset
     lines = [f"**{d.name}** — {t(lang, 'dataset.count', count=d.example_count)}"]
     if d.description:
         lines.append(clip(d.description, 200))
     for number, example in enumerate(view.examples, 1):
-        lines.append(f"{number}. `{clip(example.prompt, 70)}` → {clip(example.answer, 90)}")
+        prompt, answer = clip(example.prompt, 60), clip(example.answer, 80)
+        lines.append(f"{number}. `{example.id[:8]}` `{prompt}` → {answer}")
         if example.rejected:
             lines.append(f"   ✗ {clip(example.rejected, 80)}")
+        lines.append(f"   ↳ {provenance(lang, example)}")
     if not view.examples:
         lines.append(t(lang, "dataset.empty"))
+    return "\n".join(lines)
+
+
+def removed(lang: str, gone: Removed) -> str:
+    e = gone.example
+    lines = [t(lang, "dataset.removed", id=e.id[:8], name=e.dataset, prompt=clip(e.prompt, 60))]
+    if gone.active_version:
+        lines.append(t(lang, "dataset.removed_active", version=gone.active_version, name=e.dataset))
+    return "\n".join(lines)
+
+
+def proposals(lang: str, mine: Sequence[Proposal]) -> str:
+    """A member's own proposals with what became of them."""
+    if not mine:
+        return t(lang, "proposals.none")
+    lines = [t(lang, "proposals.title")]
+    for p in mine:
+        answer = clip(p.proposed_answer, 60) if p.proposed_answer else t(lang, "proposals.downvote")
+        status = t(lang, f"proposals.status.{p.status.value}")
+        line = (
+            f"{_PROPOSAL_ICON[p.status]} `{p.id[:8]}` {discord.utils.format_dt(p.created_at, 'd')}"
+            f" · `{clip(p.question, 50)}` → {answer} · **{status}**"
+        )
+        if p.reason:
+            line += f" ({t(lang, 'proposals.reason', reason=clip(p.reason, 120))})"
+        lines.append(line)
     return "\n".join(lines)
 
 

@@ -105,17 +105,22 @@ async def open_correction(interaction: discord.Interaction[Any], ref: str) -> No
     await interaction.response.send_modal(modal)
 
 
+def answer_input(label: str, default: str, custom_id: str) -> discord.ui.TextInput[Any]:
+    """A modal's paragraph field for an answer, prefilled, within Discord's limits."""
+    return discord.ui.TextInput(
+        label=label[:45],
+        style=discord.TextStyle.paragraph,
+        default=default[:MODAL_TEXT_LIMIT],
+        max_length=MODAL_TEXT_LIMIT,
+        custom_id=custom_id,
+    )
+
+
 class CorrectionModal(ReportingModal):
     def __init__(self, ref: str, original: str, lang: str) -> None:
         super().__init__(title=t(lang, "feedback.modal_title")[:45], custom_id=f"tb:fix:{ref}")
         self.ref = ref
-        self.answer: discord.ui.TextInput[CorrectionModal] = discord.ui.TextInput(
-            label=t(lang, "feedback.modal_label")[:45],
-            style=discord.TextStyle.paragraph,
-            default=original[:MODAL_TEXT_LIMIT],
-            max_length=MODAL_TEXT_LIMIT,
-            custom_id="tb:fix:answer",
-        )
+        self.answer = answer_input(t(lang, "feedback.modal_label"), original, "tb:fix:answer")
         self.add_item(self.answer)
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:

@@ -25,7 +25,7 @@ from domain.services.datasets import DatasetService
 from domain.services.evaluation import EvaluationService
 from domain.services.feedback import FeedbackService
 from domain.services.models import ModelService
-from domain.services.review import ReviewService
+from domain.services.review import ReviewPolicy, ReviewService
 from domain.services.training import TrainingService
 from tests.discord_emulator import (
     Channel,
@@ -107,7 +107,7 @@ class Harness:
 
 
 def _services(
-    tmp_path: Path,
+    tmp_path: Path, review: ReviewPolicy | None = None
 ) -> tuple[BotServices, FakeDatabase, FakeChatModel, FakeSpeechToText, FakeTrainingBackend, Any]:
     db = FakeDatabase()
     uow = db.unit_of_work
@@ -126,8 +126,8 @@ def _services(
     speech = FakeSpeechToText()
     services = BotServices(
         chat=chat,
-        feedback=FeedbackService(uow=uow),
-        review=ReviewService(uow=uow),
+        feedback=FeedbackService(uow=uow, review=review),
+        review=ReviewService(uow=uow, policy=review),
         datasets=DatasetService(uow=uow, artifacts=artifacts, offload=inline_offload),
         training=TrainingService(
             uow=uow, backends={"local": backend}, models=models, progress_interval=0.0
@@ -151,7 +151,8 @@ BotFactory = Callable[..., Awaitable[Harness]]
 
 @pytest.fixture
 async def start_bot(emulator: DiscordEmulator, tmp_path: Path) -> AsyncIterator[BotFactory]:
-    """``await start_bot(**config_overrides)``: the world, the services and a ready bot."""
+    """``await start_bot(**config_overrides)``: the world, the services and a ready bot
+    (``review=ReviewPolicy(…)`` sets who may teach and the daily proposal limit)."""
     started: list[tuple[TrainerBot, asyncio.Task[None]]] = []
     patch = point_discord_at(emulator)
 
@@ -162,7 +163,8 @@ async def start_bot(emulator: DiscordEmulator, tmp_path: Path) -> AsyncIterator[
         chat = emulator.add_text_channel(guild, "chat")
         trainer = emulator.add_member(guild, "tina", roles=[trainer_role])
         member = emulator.add_member(guild, "mo")
-        services, db, llm, speech, backend, artifacts = _services(tmp_path)
+        review = overrides.pop("review", None)
+        services, db, llm, speech, backend, artifacts = _services(tmp_path, review)
         await services.models.ensure_base(BASE_MODEL)
         settings: dict[str, Any] = {
             "token": emulator.token,

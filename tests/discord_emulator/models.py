@@ -72,6 +72,7 @@ class User:
     global_name: str | None = None
     bot: bool = False
     locale: str = "en-US"
+    accepts_dms: bool = True  # False: the bot's DMs get 403 / 50007, as on Discord
 
     def payload(self) -> dict[str, Any]:
         data: dict[str, Any] = {

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from . import payloads, world
 from .errors import (
+    CANNOT_DM,
     CANNOT_EDIT_OTHERS,
     MISSING_PERMISSIONS,
     REQUEST_TOO_LARGE,
@@ -63,6 +64,8 @@ async def create_message(request: web.Request) -> web.Response:
     channel = state.channel(snowflake(request, "channel_id"))
     if not channel.bot_can_send:
         raise ApiError(403, MISSING_PERMISSIONS, "Missing Permissions")
+    if channel.type == DM and any(not u.accepts_dms for u in channel.recipients):
+        raise ApiError(403, CANNOT_DM, "Cannot send messages to this user")
     body, uploads = body_of(request), uploads_of(request)
     check_upload_size(state, uploads)
     validate_message(body, creating=True, has_files=bool(uploads))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import discord
+import pytest
 
 from .conftest import World
 from .probe_bot import Probe, ProbeBot
@@ -29,6 +30,18 @@ async def test_bot_opens_a_dm_and_writes_to_it(
     dm = emulator.dm_channel(world.bob)
     assert [m.content for m in emulator.bot_messages(dm)] == ["a private note"]
     assert sent.channel.id == dm.id
+
+
+async def test_a_user_who_refuses_dms_gets_none_and_discord_py_raises_forbidden(
+    emulator: DiscordEmulator, world: World, bot: BotUnderTest
+) -> None:
+    client, _ = bot
+    world.bob.user.accepts_dms = False
+    user = await client.fetch_user(world.bob.id)
+    with pytest.raises(discord.Forbidden) as refused:
+        await user.send("a private note")
+    assert (refused.value.status, refused.value.code) == (403, 50007)
+    assert emulator.bot_messages(emulator.dm_channel(world.bob)) == []
 
 
 async def test_typing_reactions_and_deletion(

@@ -19,6 +19,7 @@ def default_cogs(bot: TrainerBot) -> list[CogFactory]:
     from adapters.discord.cogs.files import FilesCog
     from adapters.discord.cogs.help import HelpCog
     from adapters.discord.cogs.models import ModelCog
+    from adapters.discord.cogs.review import ReviewCog
     from adapters.discord.cogs.speech import SpeechCog
     from adapters.discord.cogs.training import TrainingCog
 
@@ -26,6 +27,7 @@ def default_cogs(bot: TrainerBot) -> list[CogFactory]:
         HelpCog,
         ChatCog,
         FeedbackCog,
+        ReviewCog,
         DatasetCog,
         TrainingCog,
         EvaluationCog,

@@ -1,4 +1,4 @@
-"""``/dataset create|list|show|add|import|select|export|archive`` (trainers)."""
+"""``/dataset create|list|show|add|remove|import|select|export|archive`` (trainers)."""
 
 from __future__ import annotations
 
@@ -113,6 +113,17 @@ class DatasetCog(TrainerCog):
             t(lang_of(interaction), "dataset.added", name=example.dataset),
             ephemeral=True,
         )
+
+    @dataset.command(
+        name="remove", description="Take an example out of its dataset (kept as removed)"
+    )
+    @app_commands.describe(example="The example's id (as /dataset show prints it)")
+    async def remove(
+        self, interaction: discord.Interaction[Any], example: app_commands.Range[str, 1, 64]
+    ) -> None:
+        actor = self.bot.actor(interaction.user)
+        gone = await quick(interaction, self.service.remove_example(example, actor), ephemeral=True)
+        await send(interaction, formatting.removed(lang_of(interaction), gone), ephemeral=True)
 
     @dataset.command(name="import", description="Import examples from a file (all or nothing)")
     @app_commands.describe(

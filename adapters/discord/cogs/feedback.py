@@ -1,5 +1,5 @@
-"""Feedback on answers: the "Correct this answer" message menu, ``/correct`` and
-``/feedback`` (the 👍 / 👎 / Correct buttons live in ``views``)."""
+"""Feedback on answers: the "Correct this answer" message menu, ``/correct``,
+``/feedback`` and ``/proposals`` (the 👍 / 👎 / Correct buttons live in ``views``)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from adapters.discord import formatting
+from adapters.discord.chunking import fit
 from adapters.discord.i18n import lang_of, t
 from adapters.discord.replies import quick, send
 from adapters.discord.views import correction_text, open_correction
@@ -78,3 +80,10 @@ class FeedbackCog(commands.Cog):
             interaction, self.bot.services.feedback.comment(actor, text, ref), ephemeral=True
         )
         await send(interaction, t(lang_of(interaction), "feedback.thanks"), ephemeral=True)
+
+    @app_commands.command(name="proposals", description="Your proposals and what became of them")
+    async def proposals(self, interaction: discord.Interaction[Any]) -> None:
+        actor = self.bot.actor(interaction.user)
+        mine = await quick(interaction, self.bot.services.review.mine(actor), ephemeral=True)
+        text = formatting.proposals(lang_of(interaction), mine)
+        await send(interaction, fit(text, self.bot.config.message_limit), ephemeral=True)

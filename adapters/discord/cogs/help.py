@@ -42,6 +42,11 @@ class HelpCog(commands.Cog):
             ).set_footer(text=t(lang, "help.page", page=number, total=total))
             for number, text in enumerate(pages, 1)
         ]
+        if interaction.guild_id is not None:  # who may teach the bot here
+            mode = await self.bot.services.review.mode(str(interaction.guild_id))
+            about = f"`{mode.value}` — {t(lang, f'review.mode.{mode.value}')}"
+            for embed in embeds:
+                embed.add_field(name=t(lang, "help.review_mode"), value=about, inline=False)
         if total == 1:
             await send(interaction, embed=embeds[0], ephemeral=True)
             return

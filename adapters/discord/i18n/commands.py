@@ -69,6 +69,12 @@ RU = CommandText(
         "leave": "выйти",
         "say": "сказать",
         "stop": "стоп",
+        "review": "проверка",
+        "queue": "очередь",
+        "mode": "режим",
+        "proposals": "предложения",
+        "remove": "убрать",
+        "example": "пример",
     },
     texts={
         "A label (for classification tests)": "Метка (для тестов классификации)",
@@ -144,6 +150,19 @@ RU = CommandText(
         "Stop speaking now": "Замолчать сейчас",
         "Zip a dataset with its exports and a manifest": "Архив датасета с экспортами и манифестом",
         "sft: chat examples, dpo: preference pairs": "sft: примеры диалогов, dpo: пары предпочтений",
+        "Review what members propose the bot should learn": (
+            "Проверить, чему участники предлагают научить бота"
+        ),
+        "The oldest pending proposal, one at a time": "Самое старое ждущее предложение, по одному",
+        "Show or set who may teach the bot here": "Показать или выбрать, кто может учить бота здесь",
+        "review: trainers decide; trainers-only: only trainers correct; open: learned at once": (
+            "review: решают тренеры; trainers-only: исправляют только тренеры; open: сразу"
+        ),
+        "Your proposals and what became of them": "Ваши предложения и что с ними стало",
+        "Take an example out of its dataset (kept as removed)": (
+            "Убрать пример из датасета (он сохранится как удалённый)"
+        ),
+        "The example's id (as /dataset show prints it)": "id примера (как его показывает /dataset show)",
     },
 )
 

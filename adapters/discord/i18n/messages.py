@@ -21,6 +21,56 @@ EN: dict[str, str] = {
     "feedback.corrected": "Thanks! Your correction is now an example in the `{dataset}` dataset.",
     "feedback.proposed": "Thanks! Your correction waits for a trainer's review; "
     "`/proposals` shows what became of it.",
+    # proposals (a member's own)
+    "proposals.none": "You have made no proposals yet: correct one of my answers to propose "
+    "a better one.",
+    "proposals.title": "**Your proposals** (newest first)",
+    "proposals.status.pending": "waiting for review",
+    "proposals.status.approved": "approved",
+    "proposals.status.rejected": "rejected",
+    "proposals.downvote": "(👎, no answer proposed)",
+    "proposals.reason": "reason: {reason}",
+    # review (trainers)
+    "review.title.correction": "✏️ Proposal `{id}`",
+    "review.title.downvote": "👎 Rated down `{id}`",
+    "review.waiting": "{count} {count:plural:proposal|proposals} waiting for review",
+    "review.question": "Question",
+    "review.answer": "My answer",
+    "review.proposed": "Proposed answer",
+    "review.none_proposed": "*none — write it with Edit & approve*",
+    "review.proposer": "Proposed by",
+    "review.related": "What the dataset already says",
+    "review.related_none": "*nothing about this question yet*",
+    "review.conflicting": "⚠️ **conflicts**",
+    "review.approve": "Approve",
+    "review.edit": "Edit & approve",
+    "review.reject": "Reject",
+    "review.skip": "Skip",
+    "review.empty": "The queue is empty: nothing waits for review.",
+    "review.approved": "✅ Approved `{id}`: it is learned at the next training (`/train start`).",
+    "review.rejected": "❌ Rejected `{id}`.",
+    "review.skipped": "⏭️ Skipped `{id}`.",
+    "review.only_one": "⏭️ This is the only proposal waiting.",
+    "review.decided": "This proposal was already {status} by {who}.",
+    "review.edit_title": "Edit & approve",
+    "review.edit_label": "The right answer",
+    "review.reject_title": "Reject this proposal",
+    "review.reject_label": "Why (optional; the proposer is told)",
+    "review.mode_now": "Review mode here: **{mode}** — {about}",
+    "review.mode_set": "Review mode is now **{mode}** — {about}",
+    "review.mode.review": "a member's correction waits for a trainer's review.",
+    "review.mode.trainers-only": "only trainers correct answers; members rate them 👍 / 👎.",
+    "review.mode.open": "everyone's corrections are learned at once.",
+    "review.dm.approved": "✅ {trainer} approved your proposed answer to “{question}”: "
+    "I will learn it at the next training.",
+    "review.dm.approved_edited": "✅ {trainer} approved your proposal for “{question}”, "
+    "with changes: “{answer}”. I will learn it at the next training.",
+    "review.dm.answered": "✅ {trainer} wrote the right answer to “{question}”, which you "
+    "rated 👎: “{answer}”. I will learn it at the next training.",
+    "review.dm.rejected": "Your proposed answer to “{question}” was not accepted by {trainer}.",
+    "review.dm.kept": "{trainer} looked at my answer to “{question}”, which you rated 👎, "
+    "and kept it.",
+    "review.dm.reason": "Reason: {reason}",
     # speech
     "speech.heard": "🎙️ I heard ({language}):",
     # voice
@@ -45,6 +95,12 @@ EN: dict[str, str] = {
         "{files:plural:file|files} into `{name}` (now {total})."
     ),
     "dataset.selected": "`{name}` is now the dataset training uses.",
+    "dataset.removed": "Removed example `{id}` from `{name}` (“{prompt}”): it is kept as "
+    "removed and never trained on or exported again.",
+    "dataset.removed_active": "The active version `{version}` was trained on it: "
+    "`/train start dataset:{name}` makes a version without it.",
+    "dataset.approved_by": "approved by {who}",
+    "dataset.before_provenance": "{source} (before provenance was recorded)",
     # files
     "files.written": "Wrote `{name}` ({size}). `/getfile` fetches it again later.",
     "files.here": "`{name}` ({size})",
@@ -81,6 +137,7 @@ EN: dict[str, str] = {
     "help.hi": "Hi {name}! 👋 I'm an assistant you can talk to and teach. `/help` shows how.",
     "help.page": "Page {page} of {total}",
     "help.missing": "The instructions are missing on this server; ask an operator.",
+    "help.review_mode": "Teaching on this server",
     # refusals and errors
     "refused.trainer": "Only trainers can do that (the `{role}` role).",
     "refused.cooldown": "Slow down a little: try again in {seconds} {seconds:plural:second|seconds}.",
@@ -105,6 +162,55 @@ RU: dict[str, str] = {
     "feedback.corrected": "Спасибо! Ваше исправление стало примером в датасете `{dataset}`.",
     "feedback.proposed": "Спасибо! Ваше исправление ждёт проверки тренером; "
     "`/proposals` покажет, что с ним стало.",
+    "proposals.none": "Вы ещё ничего не предлагали: исправьте один из моих ответов, "
+    "чтобы предложить лучший.",
+    "proposals.title": "**Ваши предложения** (сначала новые)",
+    "proposals.status.pending": "ждёт проверки",
+    "proposals.status.approved": "принято",
+    "proposals.status.rejected": "отклонено",
+    "proposals.downvote": "(👎, ответ не предложен)",
+    "proposals.reason": "причина: {reason}",
+    "review.title.correction": "✏️ Предложение `{id}`",
+    "review.title.downvote": "👎 Оценено плохо `{id}`",
+    "review.waiting": "{count} {count:plural:предложение ждёт|предложения ждут|предложений ждут} "
+    "проверки",
+    "review.question": "Вопрос",
+    "review.answer": "Мой ответ",
+    "review.proposed": "Предложенный ответ",
+    "review.none_proposed": "*нет — напишите его через «Изменить и принять»*",
+    "review.proposer": "Предложил(а)",
+    "review.related": "Что уже есть в датасете",
+    "review.related_none": "*об этом вопросе пока ничего*",
+    "review.conflicting": "⚠️ **противоречит**",
+    "review.approve": "Принять",
+    "review.edit": "Изменить и принять",
+    "review.reject": "Отклонить",
+    "review.skip": "Пропустить",
+    "review.empty": "Очередь пуста: проверять нечего.",
+    "review.approved": "✅ `{id}` принято: я выучу это при следующем обучении (`/train start`).",
+    "review.rejected": "❌ `{id}` отклонено.",
+    "review.skipped": "⏭️ `{id}` пропущено.",
+    "review.only_one": "⏭️ Это единственное ждущее предложение.",
+    "review.decided": "Это предложение уже {status}: {who}.",
+    "review.edit_title": "Изменить и принять",
+    "review.edit_label": "Правильный ответ",
+    "review.reject_title": "Отклонить предложение",
+    "review.reject_label": "Почему (необязательно; автору сообщат)",
+    "review.mode_now": "Режим проверки здесь: **{mode}** — {about}",
+    "review.mode_set": "Теперь режим проверки: **{mode}** — {about}",
+    "review.mode.review": "исправления участников ждут проверки тренером.",
+    "review.mode.trainers-only": "исправляют ответы только тренеры; участники ставят 👍 / 👎.",
+    "review.mode.open": "исправления всех выучиваются сразу.",
+    "review.dm.approved": "✅ {trainer} принял(а) ваш ответ на «{question}»: "
+    "я выучу его при следующем обучении.",
+    "review.dm.approved_edited": "✅ {trainer} принял(а) ваше предложение для «{question}» "
+    "с изменениями: «{answer}». Я выучу его при следующем обучении.",
+    "review.dm.answered": "✅ {trainer} написал(а) правильный ответ на «{question}», который вы "
+    "оценили 👎: «{answer}». Я выучу его при следующем обучении.",
+    "review.dm.rejected": "{trainer} не принял(а) ваш ответ на «{question}».",
+    "review.dm.kept": "{trainer} посмотрел(а) мой ответ на «{question}», который вы оценили 👎, "
+    "и оставил(а) его.",
+    "review.dm.reason": "Причина: {reason}",
     "speech.heard": "🎙️ Я услышал ({language}):",
     # voice
     "voice.need_channel": "Сначала зайдите в голосовой канал, потом `/join`.",
@@ -127,6 +233,12 @@ RU: dict[str, str] = {
         "{files:plural:файла|файлов|файлов} в `{name}` (теперь {total})."
     ),
     "dataset.selected": "Теперь для обучения используется `{name}`.",
+    "dataset.removed": "Пример `{id}` убран из `{name}` («{prompt}»): он сохранён как "
+    "удалённый и больше не попадёт ни в обучение, ни в экспорт.",
+    "dataset.removed_active": "Активная версия `{version}` обучена на нём: "
+    "`/train start dataset:{name}` сделает версию без него.",
+    "dataset.approved_by": "одобрил(а) {who}",
+    "dataset.before_provenance": "{source} (до того, как стали записывать происхождение)",
     "files.written": "Записан `{name}` ({size}). Позже его можно получить через `/getfile`.",
     "files.here": "`{name}` ({size})",
     "job.title": (
@@ -162,6 +274,7 @@ RU: dict[str, str] = {
     "Подробнее — `/help`.",
     "help.page": "Страница {page} из {total}",
     "help.missing": "Инструкции на этом сервере не найдены; обратитесь к оператору.",
+    "help.review_mode": "Обучение на этом сервере",
     "refused.trainer": "Это могут только тренеры (роль `{role}`).",
     "refused.cooldown": (
         "Чуть медленнее: попробуйте через {seconds} {seconds:plural:секунду|секунды|секунд}."
