@@ -132,9 +132,9 @@ def _lazy_llm(settings: Settings, closers: list[Closer]) -> ChatModel:
 
 
 def _build_memory(settings: Settings, closers: list[Closer]) -> ExampleMemory:
-    from adapters.example_memory import Bm25ExampleMemory
+    from adapters.example_memory import HybridExampleMemory
 
-    memory = Bm25ExampleMemory(root=settings.memories_dir)
+    memory = HybridExampleMemory(root=settings.memories_dir)
     closers.append(memory.aclose)
     return memory
 
