@@ -7,7 +7,9 @@ that importing this module stays cheap and optional extras stay optional.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import importlib
 import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
@@ -125,6 +127,9 @@ def _lazy_llm(settings: Settings, closers: list[Closer]) -> ChatModel:
     from app.local_llm import LazyChatModel
 
     async def build() -> ChatModel:
+        # importing openai takes 0.5-1.8 s on 2 cores: in a thread, so that it does not
+        # stall the turns already in flight (their memory searches' timeouts ran out)
+        await asyncio.to_thread(importlib.import_module, "adapters.llm_openai")
         llm, _, local_problem = await _build_llm(settings, closers)
         if local_problem is not None and await llm.check() is not None:
             raise ModelUnavailable(local_problem)  # say why the embedded model is not there
@@ -134,9 +139,9 @@ def _lazy_llm(settings: Settings, closers: list[Closer]) -> ChatModel:
 
 
 def _build_memory(settings: Settings, closers: list[Closer]) -> ExampleMemory:
-    from adapters.example_memory import Bm25ExampleMemory
+    from adapters.example_memory import HybridExampleMemory
 
-    memory = Bm25ExampleMemory(root=settings.memories_dir)
+    memory = HybridExampleMemory(root=settings.memories_dir)
     closers.append(memory.aclose)
     return memory
 

@@ -3,7 +3,8 @@
     .venv/bin/python -m bench.bench_retrieval [--examples N] [--queries N] [--seed S]
 
 Builds a memory through the real ``LocalTrainingBackend`` from seeded synthetic
-English/Russian support questions, then times ``Bm25ExampleMemory.search(k=4)``
+English/Russian support questions, then times ``HybridExampleMemory.search(k=4)``
+(BM25 alone, no vectors)
 per query next to calling bm25s directly on the same index with the same terms
 (interleaved query by query, so both see the same machine noise).
 
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import bm25s
 
-from adapters.example_memory import Bm25ExampleMemory, LocalTrainingBackend, Tokenizer, retrieval
+from adapters.example_memory import HybridExampleMemory, LocalTrainingBackend, Tokenizer, retrieval
 from adapters.example_memory.layout import INDEX_DIR
 from adapters.example_memory.reader import load_memory
 from adapters.example_memory.retrieval import INLINE_WORK
@@ -228,13 +229,13 @@ async def main(n_examples: int, n_queries: int, seed: int) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        backend = LocalTrainingBackend(root=root)
+        backend = LocalTrainingBackend(root=root, vectors=False)  # BM25 only: see bench_paraphrase
         t0 = time.perf_counter()
         outcome = await backend.train(job, examples, base=base, report=report)
         build_s = time.perf_counter() - t0
         await backend.aclose()
         assert outcome.memory is not None
-        memory = Bm25ExampleMemory(root=root)
+        memory = HybridExampleMemory(root=root, vectors=False)
         t0 = time.perf_counter()
         await memory.search(outcome.memory, queries[0], k=4)
         load_ms = (time.perf_counter() - t0) * 1000
@@ -277,7 +278,7 @@ async def main(n_examples: int, n_queries: int, seed: int) -> None:
     print(f"examples {n_examples:,}, queries {n_queries}, seed {seed}")
     print(f"build (LocalTrainingBackend.train): {build_s:.2f} s, {len(reports)} progress reports")
     print(f"first search (loads the memory): {load_ms:.0f} ms")
-    print(f"Bm25ExampleMemory.search(k=4): {summary(ours)}")
+    print(f"HybridExampleMemory.search(k=4): {summary(ours)}")
     print(f"bm25s retrieve, same terms:    {summary(theirs)}")
     print(f"bm25s scoring only (get_scores_from_ids, no top-k): {summary(scoring)}")
     print(
@@ -285,7 +286,7 @@ async def main(n_examples: int, n_queries: int, seed: int) -> None:
         f"p50 ×{statistics.median(ours) / statistics.median(theirs):.2f}"
     )
     print(f"searches heavy enough for the pool: {offloaded} of {n_queries}")
-    print(f"Bm25ExampleMemory.search, all in the pool: {summary(pooled)}")
+    print(f"HybridExampleMemory.search, all in the pool: {summary(pooled)}")
     print(f"paraphrase found its source example in the top 4: {hits / n_queries:.1%}")
 
 

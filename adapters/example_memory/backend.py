@@ -1,9 +1,10 @@
 """The ``local`` training backend: a dataset snapshot becomes an example memory.
 
 Training here means indexing: the examples are tokenised (Russian and English
-stemming), indexed with BM25 (bm25s) and saved as a new, versioned memory under
-``root/`` (see :mod:`adapters.example_memory.layout`). The chat service then
-retrieves the closest examples as demonstrations at answer time.
+stemming) and indexed with BM25 (bm25s), embedded with a small multilingual
+model (:mod:`.embedding`), and saved as a new, versioned memory under ``root/``
+(see :mod:`adapters.example_memory.layout`). The chat service then retrieves
+the closest examples as demonstrations at answer time.
 
 The blocking work runs in a bounded thread pool, in steps; cancellation is
 noticed between steps, and nothing half-built is ever left behind.
@@ -23,6 +24,7 @@ from pathlib import Path
 import structlog
 
 from adapters.example_memory.builder import MemoryBuilder
+from adapters.example_memory.embedding import E5Embedder, TextEmbedder
 from adapters.example_memory.layout import (
     Manifest,
     find_memory,
@@ -40,11 +42,18 @@ from domain.ports import ProgressReporter
 
 logger = structlog.get_logger()
 
-# progress: tokenising fills 0 → 0.7, indexing → 0.85, saving → 0.95, publishing → 1
-_TOKENISED = 0.7
-_INDEXED = 0.85
+# progress: tokenising fills 0 → 0.1 (→ 0.7 without vectors), embedding → 0.85,
+# indexing → 0.9, saving → 0.95, publishing → 1
+_TOKENISED = 0.1
+_TOKENISED_ONLY = 0.7
+_EMBEDDED = 0.85
+_INDEXED = 0.9
 _SAVED = 0.95
 _MAX_CHUNKS = 20
+
+EMBED_CHUNK = 64
+"""Examples embedded per step (a prompt and a passage each): 2–5 s of work on
+the 2-core reference machine, so a cancel is noticed within seconds."""
 
 
 class LocalTrainingBackend:
@@ -59,13 +68,19 @@ class LocalTrainingBackend:
         workers: int = 1,
         chunk_size: int = 1_000,
         tokenizer: Tokenizer | None = None,
+        embedder: TextEmbedder | None = None,
+        vectors: bool = True,
     ) -> None:
+        """``vectors=False`` builds BM25-only memories (no embedding model needed)."""
         if workers < 1 or chunk_size < 1:
             raise ValueError("workers and chunk_size must be positive")
         self._root = Path(root)
         self._workers = workers
         self._chunk_size = chunk_size
         self._tokenizer = tokenizer or Tokenizer()
+        self._embedder: TextEmbedder | None = None
+        if vectors:
+            self._embedder = embedder or E5Embedder()
         self._pool: ThreadPoolExecutor | None = None
 
     async def train(
@@ -106,6 +121,20 @@ class LocalTrainingBackend:
     def _chunk_for(self, total: int) -> int:
         return max(self._chunk_size, math.ceil(total / _MAX_CHUNKS))
 
+    async def _embed(
+        self, builder: MemoryBuilder, steps: Steps, report: ProgressReporter, total: int
+    ) -> None:
+        """Embed in small steps; report about every 5 % (at most ~20 reports)."""
+        every = max(1, math.ceil(total / _MAX_CHUNKS))
+        reported = 0
+        done = 0
+        while done < total:
+            done = await steps(partial(builder.embed, EMBED_CHUNK))
+            if done - reported >= every or done == total:
+                reported = done
+                fraction = _TOKENISED + (_EMBEDDED - _TOKENISED) * done / total
+                await report(round(fraction, 4), f"Embedded {done} of {total} examples")
+
     async def _build(
         self,
         job: TrainingJob,
@@ -136,14 +165,17 @@ class LocalTrainingBackend:
                     log.info("local_training_stale_build_removed", count=stale)
             await report(0.0, f"Tokenising {total} examples")
             await steps(partial(make_temp_dir, tmp))
-            builder = MemoryBuilder(tokenizer=self._tokenizer)
+            builder = MemoryBuilder(tokenizer=self._tokenizer, embedder=self._embedder)
+            tokenised = _TOKENISED if builder.embeds else _TOKENISED_ONLY
             chunk = self._chunk_for(total)
             for start in range(0, total, chunk):
                 await steps(partial(builder.add, examples[start : start + chunk]))
                 done = min(total, start + chunk)
                 await report(
-                    round(_TOKENISED * done / total, 4), f"Tokenised {done} of {total} examples"
+                    round(tokenised * done / total, 4), f"Tokenised {done} of {total} examples"
                 )
+            if builder.embeds:
+                await self._embed(builder, steps, report, total)
             await steps(builder.build_index)
             await report(_INDEXED, f"Indexed {total} examples ({builder.term_count} terms)")
             await steps(partial(builder.save, tmp))
@@ -183,9 +215,12 @@ class LocalTrainingBackend:
             terms=builder.term_count,
             seconds=round(seconds, 3),
         )
+        searched_by = "BM25 (bm25s)"
+        if self._embedder is not None:
+            searched_by += f" + {self._embedder.description}"
         notes = (
             f"example memory {name}: {total} examples, {builder.term_count} terms, "
-            f"BM25 (bm25s), built in {seconds:.1f} s"
+            f"{searched_by}, built in {seconds:.1f} s"
         )
         if reused:
             notes += " (already built by this job; reused)"

@@ -3,9 +3,11 @@
 ``root/`` holds one directory per memory, ``mem-0001``, ``mem-0002``, …::
 
     mem-0007/
-        manifest.json    format, name, job id, counts, tokenizer, checksum
+        manifest.json    format, name, job id, counts, tokenizer, model, checksums
         examples.jsonl   one Example per line, in index order
         index/           the bm25s index (bm25s' own save format)
+        vectors/         prompts.npy, passages.npy: one float16 row per example
+                         (format 2; a format-1 memory has none and is searched by BM25)
 
 A memory is built in ``root/.tmp-<job>.<random>/`` and renamed into place once
 complete, so a half-written memory is never visible under its name. Names are
@@ -31,10 +33,14 @@ from domain.errors import InvalidInput
 from domain.models import ChatMessage, Example, ExampleSource, Role
 
 FORMAT = "trainerbot-example-memory"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # 1: BM25 only, no vectors
 MANIFEST = "manifest.json"
 EXAMPLES = "examples.jsonl"
 INDEX_DIR = "index"
+VECTORS_DIR = "vectors"
+PROMPT_VECTORS = "prompts.npy"  # each prompt, embedded as a query
+PASSAGE_VECTORS = "passages.npy"  # each prompt with its answer, embedded as a passage
 RESERVED_DIR = ".reserved"
 TMP_PREFIX = ".tmp-"
 
@@ -103,6 +109,11 @@ def index_text(example: Example) -> str:
     return example.prompt or "\n".join(m.content for m in example.messages)
 
 
+def passage_text(example: Example) -> str:
+    """The example as a document: its prompt, then its answer."""
+    return f"{index_text(example)}\n{example.answer}"
+
+
 # --------------------------------------------------------------------------- manifest
 
 
@@ -116,6 +127,8 @@ class Manifest:
     tokenizer: str
     examples_sha256: str
     index: str
+    embedding: str | None = None  # the model the vectors were made with; None: no vectors
+    vectors_sha256: str | None = None  # of prompts.npy then passages.npy
     format: str = FORMAT
     format_version: int = FORMAT_VERSION
 
@@ -125,7 +138,7 @@ class Manifest:
     @classmethod
     def from_bytes(cls, data: bytes) -> Manifest:
         raw = json.loads(data)
-        if raw.get("format") != FORMAT or raw.get("format_version") != FORMAT_VERSION:
+        if raw.get("format") != FORMAT or raw.get("format_version") not in READABLE_VERSIONS:
             raise ValueError("unknown memory format")
         return cls(
             memory=str(raw["memory"]),
@@ -136,6 +149,9 @@ class Manifest:
             tokenizer=str(raw["tokenizer"]),
             examples_sha256=str(raw["examples_sha256"]),
             index=str(raw["index"]),
+            embedding=_opt(raw.get("embedding")),
+            vectors_sha256=_opt(raw.get("vectors_sha256")),
+            format_version=int(raw["format_version"]),
         )
 
 

@@ -8,6 +8,7 @@ user-facing message.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,11 +20,15 @@ from adapters.example_memory.layout import (
     EXAMPLES,
     INDEX_DIR,
     MANIFEST,
+    PASSAGE_VECTORS,
+    PROMPT_VECTORS,
+    VECTORS_DIR,
     Manifest,
     decode_example,
     read_manifest,
     sha256_hex,
 )
+from adapters.example_memory.vectors import EXACT_ROWS, VectorIndex
 from domain.errors import NotFound
 from domain.models import Example
 
@@ -57,6 +62,13 @@ class LoadedMemory:
     vocab: dict[str, int]
     postings: np.ndarray  # how many documents hold each term id
     lines: list[bytes]  # examples.jsonl, one encoded example per document
+    prompts: VectorIndex | None = None  # None: searched by BM25 alone
+    passages: VectorIndex | None = None
+    without_vectors: str | None = None  # why there are none, for the log
+
+    @property
+    def has_vectors(self) -> bool:
+        return self.prompts is not None and self.passages is not None
 
     @property
     def size(self) -> int:
@@ -103,8 +115,15 @@ class LoadedMemory:
             raise damaged(self.name) from exc
 
 
-def load_memory(root: Path, name: str, *, tokenizer: str) -> LoadedMemory:
-    """Open ``root/name`` (a validated name) and check it against its manifest."""
+def load_memory(
+    root: Path, name: str, *, tokenizer: str, embedding: str | None = None
+) -> LoadedMemory:
+    """Open ``root/name`` (a validated name) and check it against its manifest.
+
+    Its vectors are opened when it has some made by ``embedding`` (the current
+    model's description); otherwise it is searched by BM25 alone and
+    ``without_vectors`` says why.
+    """
     directory = root / name
     if not (directory / MANIFEST).is_file():
         raise missing(name)
@@ -122,6 +141,7 @@ def load_memory(root: Path, name: str, *, tokenizer: str) -> LoadedMemory:
             raise ValueError("index and examples differ in size")
         if len(indptr) != len(index.vocab_dict) + 1:
             raise ValueError("vocabulary and index differ in size")
+        prompts, passages, without = _open_vectors(directory, manifest, embedding)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         logger.error("example_memory_damaged", memory=name, error=type(exc).__name__)
         raise damaged(name) from exc
@@ -136,4 +156,32 @@ def load_memory(root: Path, name: str, *, tokenizer: str) -> LoadedMemory:
         vocab=dict(index.vocab_dict),
         postings=np.diff(indptr),
         lines=lines,
+        prompts=prompts,
+        passages=passages,
+        without_vectors=without,
     )
+
+
+def _open_vectors(
+    directory: Path, manifest: Manifest, embedding: str | None
+) -> tuple[VectorIndex | None, VectorIndex | None, str | None]:
+    if manifest.embedding is None:
+        return None, None, f"built without vectors (format {manifest.format_version})"
+    if embedding is None:
+        return None, None, "the retriever has no embedding model"
+    if manifest.embedding != embedding:
+        return None, None, f"vectors made by another model: {manifest.embedding}"
+    digest = hashlib.sha256()
+    opened = []
+    for file in (PROMPT_VECTORS, PASSAGE_VECTORS):
+        path = directory / VECTORS_DIR / file
+        digest.update(path.read_bytes())
+        # a big memory's float16 rows stay memory-mapped: a search reads a few of them
+        big = manifest.example_count > EXACT_ROWS
+        vectors = np.load(path, mmap_mode="r" if big else None, allow_pickle=False)
+        if vectors.ndim != 2 or vectors.shape[0] != manifest.example_count:
+            raise ValueError("vectors and examples differ in size")
+        opened.append(VectorIndex(vectors))
+    if digest.hexdigest() != manifest.vectors_sha256:
+        raise ValueError("vectors do not match the manifest")
+    return opened[0], opened[1], None

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.example_memory import Bm25ExampleMemory, LocalTrainingBackend
+from adapters.example_memory import HybridExampleMemory, LocalTrainingBackend
 from tests.adapters.example_memory.faq import BASE, FAQ, Progress, make_job
 
 
@@ -25,7 +25,15 @@ async def backend(root: Path):
 
 @pytest.fixture
 async def memory(root: Path):
-    m = Bm25ExampleMemory(root=root)
+    m = HybridExampleMemory(root=root)
+    yield m
+    await m.aclose()
+
+
+@pytest.fixture
+async def words_only(root: Path):
+    """A retriever that searches by BM25 alone, as it does a memory without vectors."""
+    m = HybridExampleMemory(root=root, vectors=False)
     yield m
     await m.aclose()
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.example_memory import Bm25ExampleMemory, LocalTrainingBackend, Tokenizer
+from adapters.example_memory import HybridExampleMemory, LocalTrainingBackend, Tokenizer
 from adapters.example_memory.builder import MemoryBuilder
 from adapters.example_memory.layout import memory_names
 from domain.errors import NotFound, TrainingFailed
@@ -15,7 +15,7 @@ from tests.adapters.example_memory.faq import BASE, FAQ, Progress, example, make
 
 
 async def test_training_builds_a_memory_the_retriever_finds_paraphrases_in(
-    train, memory: Bm25ExampleMemory
+    train, memory: HybridExampleMemory
 ) -> None:
     name = await train()
 
@@ -44,13 +44,20 @@ async def test_outcome_keeps_the_base_model_and_names_the_memory(
     assert manifest["memory"] == "mem-0001"
     assert manifest["job_id"] == "job-1"
     assert manifest["example_count"] == len(FAQ)
-    assert manifest["format_version"] == 1
+    assert manifest["format_version"] == 2
     assert manifest["tokenizer"] == Tokenizer.description
     assert len(manifest["examples_sha256"]) == 64
+    assert manifest["embedding"].startswith("multilingual-e5-small")
+    assert len(manifest["vectors_sha256"]) == 64
     assert sorted(p.name for p in (root / "mem-0001").iterdir()) == [
         "examples.jsonl",
         "index",
         "manifest.json",
+        "vectors",
+    ]
+    assert sorted(p.name for p in (root / "mem-0001" / "vectors").iterdir()) == [
+        "passages.npy",
+        "prompts.npy",
     ]
 
 
@@ -58,7 +65,8 @@ async def test_progress_is_reported_in_several_steps_and_ends_at_one(train) -> N
     progress = Progress()
     await train(report=progress)
     fractions = progress.fractions
-    assert len(fractions) >= 6  # tokenising chunks, indexing, saving, ready
+    assert len(fractions) >= 7  # tokenising chunks, embedding, indexing, saving, ready
+    assert any("Embedded" in message for _, message in progress.calls)
     assert fractions == sorted(fractions)
     assert all(0.0 <= f <= 1.0 for f in fractions)
     assert fractions[-1] == 1.0
@@ -96,12 +104,12 @@ async def test_prompts_without_searchable_words_fail_clearly_and_leave_nothing(
 
 
 async def test_cancelling_between_chunks_leaves_no_directory_and_no_memory(
-    backend: LocalTrainingBackend, root: Path, memory: Bm25ExampleMemory
+    backend: LocalTrainingBackend, root: Path, memory: HybridExampleMemory
 ) -> None:
     reached = asyncio.Event()
 
     async def report(fraction: float, message: str) -> None:
-        if 0.0 < fraction < 0.7:  # mid-tokenising: hold here until cancelled
+        if 0.0 < fraction < 0.1:  # mid-tokenising: hold here until cancelled
             reached.set()
             await asyncio.Event().wait()
 
@@ -159,7 +167,7 @@ async def test_cancelling_after_publishing_removes_the_memory_and_never_reuses_i
 
 
 async def test_resume_rebuilds_after_an_interrupted_build(
-    backend: LocalTrainingBackend, root: Path, memory: Bm25ExampleMemory
+    backend: LocalTrainingBackend, root: Path, memory: HybridExampleMemory
 ) -> None:
     stale = root / ".tmp-job-1.0123456789ab"
     (stale / "index").mkdir(parents=True)

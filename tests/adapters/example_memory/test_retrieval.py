@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 
 import adapters.example_memory.retrieval as retrieval
-from adapters.example_memory import Bm25ExampleMemory
+from adapters.example_memory import HybridExampleMemory
 from domain.errors import InvalidInput, NotFound
 from domain.models import RetrievedExample
 from tests.adapters.example_memory.faq import FAQ, example
 
 
-async def test_results_are_the_input_examples_unchanged(train, memory: Bm25ExampleMemory) -> None:
+async def test_results_are_the_input_examples_unchanged(train, memory: HybridExampleMemory) -> None:
     name = await train()
     for original in FAQ:
         found = await memory.search(name, original.prompt, k=4)
@@ -23,7 +23,7 @@ async def test_results_are_the_input_examples_unchanged(train, memory: Bm25Examp
 
 
 async def test_results_are_best_first_with_positive_bm25_scores(
-    train, memory: Bm25ExampleMemory
+    train, memory: HybridExampleMemory
 ) -> None:
     name = await train()
     found = await memory.search(name, "reset the password of my forum account", k=4)
@@ -34,40 +34,66 @@ async def test_results_are_best_first_with_positive_bm25_scores(
     assert found[0].example.id == "ex-001"
 
 
-async def test_only_matching_examples_are_returned_up_to_k(
-    train, memory: Bm25ExampleMemory
+async def test_by_words_only_matching_examples_are_returned_up_to_k(
+    train, words_only: HybridExampleMemory
 ) -> None:
     name = await train()
-    assert len(await memory.search(name, "rules", k=1)) == 1
-    found = await memory.search(name, "rules", k=10)
+    assert len(await words_only.search(name, "rules", k=1)) == 1
+    found = await words_only.search(name, "rules", k=10)
     assert sorted(r.example.id for r in found) == ["ex-003", "ex-005"]
+    assert all(r.similarity is None for r in found)  # no vectors used: no similarity
+    assert await words_only.search(name, "rules", k=0) == []
+
+
+async def test_hybrid_hits_are_at_most_k_and_above_the_similarity_floor(
+    train, memory: HybridExampleMemory
+) -> None:
+    name = await train()
+    found = await memory.search(name, "rules", k=10)
+    assert {"ex-003", "ex-005"} <= {r.example.id for r in found}
+    assert len(found) < len(FAQ)  # the floor leaves out what is not about rules
+    floor = retrieval.SIMILARITY_FLOOR
+    assert all(r.similarity is not None and r.similarity >= floor for r in found)
+    assert len(await memory.search(name, "rules", k=1)) == 1
     assert await memory.search(name, "rules", k=0) == []
 
 
-async def test_a_query_without_usable_terms_finds_nothing(train, memory: Bm25ExampleMemory) -> None:
+async def test_a_query_without_usable_terms_finds_nothing(
+    train, memory: HybridExampleMemory, words_only: HybridExampleMemory
+) -> None:
     name = await train()
-    assert await memory.search(name, "", k=4) == []
-    assert await memory.search(name, "?! … —", k=4) == []
-    assert await memory.search(name, "what is the", k=4) == []
-    assert await memory.search(name, "zyzzyva quux", k=4) == []  # not in the memory
+    for retriever in (memory, words_only):
+        assert await retriever.search(name, "", k=4) == []
+        assert await retriever.search(name, "?! … —", k=4) == []
+        assert await retriever.search(name, "what is the", k=4) == []
+    assert await words_only.search(name, "zyzzyva quux", k=4) == []  # not in the memory
+    # by meaning, gibberish may land near a short prompt, but never as a close match
+    found = await memory.search(name, "zyzzyva quux", k=4)
+    assert all(r.similarity is not None and r.similarity < retrieval.CLOSE_MATCH for r in found)
 
 
-async def test_a_long_query_is_answered_too(train, memory: Bm25ExampleMemory) -> None:
+async def test_a_long_query_is_answered_too(
+    train, memory: HybridExampleMemory, words_only: HybridExampleMemory
+) -> None:
     name = await train()
-    query = "chess tournament " + "filler " * 1_000
+    query = (
+        "I moved here from another club last month and I love playing chess online. "
+        "My friends told me this server runs a weekly chess tournament for members. "
+    ) * 15 + "So: when does the weekly chess tournament start?"
     assert len(query) > retrieval.INLINE_QUERY_CHARS
-    found = await memory.search(name, query, k=1)
-    assert [r.example.id for r in found] == ["ex-004"]
+    for retriever in (memory, words_only):
+        found = await retriever.search(name, query, k=1)
+        assert [r.example.id for r in found] == ["ex-004"]
 
 
 async def test_searches_in_the_worker_pool_give_the_same_results(
-    train, memory: Bm25ExampleMemory, monkeypatch: pytest.MonkeyPatch
+    train, words_only: HybridExampleMemory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     name = await train()
     query = "Как подать корректировку?"
-    inline = await memory.search(name, query, k=3)
+    inline = await words_only.search(name, query, k=3)
     monkeypatch.setattr(retrieval, "INLINE_WORK", 0)
-    assert await memory.search(name, query, k=3) == inline
+    assert await words_only.search(name, query, k=3) == inline
 
 
 @pytest.mark.parametrize(
@@ -84,14 +110,14 @@ async def test_searches_in_the_worker_pool_give_the_same_results(
     ],
 )
 async def test_names_that_are_not_memory_names_are_refused(
-    train, memory: Bm25ExampleMemory, name: str
+    train, memory: HybridExampleMemory, name: str
 ) -> None:
     await train()
     with pytest.raises(InvalidInput):
         await memory.search(name, "password", k=2)
 
 
-async def test_a_missing_memory_is_not_found(memory: Bm25ExampleMemory, root: Path) -> None:
+async def test_a_missing_memory_is_not_found(memory: HybridExampleMemory, root: Path) -> None:
     with pytest.raises(NotFound) as info:
         await memory.search("mem-0042", "password", k=2)
     assert "mem-0042" in info.value.user_message
@@ -100,7 +126,7 @@ async def test_a_missing_memory_is_not_found(memory: Bm25ExampleMemory, root: Pa
 
 
 async def test_a_memory_whose_examples_were_altered_is_refused_as_damaged(
-    train, root: Path, memory: Bm25ExampleMemory
+    train, root: Path, memory: HybridExampleMemory
 ) -> None:
     name = await train()
     path = root / name / "examples.jsonl"
@@ -112,7 +138,7 @@ async def test_a_memory_whose_examples_were_altered_is_refused_as_damaged(
 
 
 async def test_a_memory_missing_its_index_is_refused_as_damaged(
-    train, root: Path, memory: Bm25ExampleMemory
+    train, root: Path, memory: HybridExampleMemory
 ) -> None:
     name = await train()
     shutil.rmtree(root / name / "index")
@@ -122,7 +148,7 @@ async def test_a_memory_missing_its_index_is_refused_as_damaged(
 
 
 async def test_a_memory_with_a_broken_manifest_is_refused_as_damaged(
-    train, root: Path, memory: Bm25ExampleMemory
+    train, root: Path, memory: HybridExampleMemory
 ) -> None:
     name = await train()
     (root / name / "manifest.json").write_text("{not json")
@@ -133,7 +159,7 @@ async def test_a_memory_with_a_broken_manifest_is_refused_as_damaged(
 
 async def test_a_memory_is_loaded_once_and_kept_in_a_bounded_cache(train, root: Path) -> None:
     first, second = await train(job_id="a"), await train(job_id="b")
-    memory = Bm25ExampleMemory(root=root, cache_size=1)
+    memory = HybridExampleMemory(root=root, cache_size=1)
     try:
         assert await memory.search(first, "chess", k=1)
         shutil.rmtree(root / first)  # served from the cache from now on
@@ -157,7 +183,7 @@ async def test_concurrent_searches_share_one_load(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(retrieval, "load_memory", counting)
-    memory = Bm25ExampleMemory(root=root)
+    memory = HybridExampleMemory(root=root)
     try:
         results = await asyncio.gather(*(memory.search(name, "chess", k=1) for _ in range(5)))
     finally:
@@ -168,7 +194,7 @@ async def test_concurrent_searches_share_one_load(
 
 async def test_a_cancelled_search_does_not_spoil_the_load_for_others(train, root: Path) -> None:
     name = await train()
-    memory = Bm25ExampleMemory(root=root)
+    memory = HybridExampleMemory(root=root)
     try:
         first = asyncio.create_task(memory.search(name, "chess", k=1))
         second = asyncio.create_task(memory.search(name, "chess", k=1))
@@ -180,7 +206,7 @@ async def test_a_cancelled_search_does_not_spoil_the_load_for_others(train, root
         await memory.aclose()
 
 
-async def test_a_memory_published_later_is_found_then(train, memory: Bm25ExampleMemory) -> None:
+async def test_a_memory_published_later_is_found_then(train, memory: HybridExampleMemory) -> None:
     with pytest.raises(NotFound):
         await memory.search("mem-0001", "chess", k=1)
     name = await train([example(1, "When is the chess night?", "Fridays.")])

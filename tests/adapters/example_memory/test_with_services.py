@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adapters.example_memory import Bm25ExampleMemory, LocalTrainingBackend
+from adapters.example_memory import HybridExampleMemory, LocalTrainingBackend
 from domain.models import Actor, Dataset, JobStatus, Place
 from domain.services.chat import ChatPolicy, ChatService, Question
 from domain.services.models import ModelService
@@ -15,7 +15,7 @@ from tests.fakes.llm import taught_entries
 
 
 async def test_a_trained_memory_gives_the_chat_its_demonstrations(
-    root: Path, backend: LocalTrainingBackend, memory: Bm25ExampleMemory
+    root: Path, backend: LocalTrainingBackend, memory: HybridExampleMemory
 ) -> None:
     db = FakeDatabase()
     async with db.unit_of_work() as uow:
