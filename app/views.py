@@ -257,7 +257,12 @@ def print_run(s: Session, run: EvalRun) -> None:
 
 async def eval_run(s: Session, path: Path, version: str | None, name: str) -> None:
     data = await asyncio.to_thread(path.read_bytes)
-    limits = TestSetLimits(max_cases=s.container.settings.evaluation.max_cases)
+    settings = s.container.settings
+    limits = TestSetLimits(  # bytes and text length as for a dataset file
+        max_cases=settings.evaluation.max_cases,
+        max_bytes=settings.datasets.max_file_bytes,
+        max_chars=settings.datasets.max_text_chars,
+    )
     cases = parse_test_cases(path.name, data, limits=limits)
     with Progress(
         TextColumn("evaluating"),
