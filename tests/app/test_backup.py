@@ -19,12 +19,13 @@ import subprocess
 import sys
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
 import pytest
+import structlog
 from alembic import command
 from sqlalchemy import create_engine
 
@@ -47,6 +48,16 @@ TRAINER = Actor(id="t1", name="trainer", is_trainer=True)
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+@pytest.fixture(autouse=True)
+def _loggers_not_cached() -> Iterator[None]:
+    """Run with structlog's defaults: the services logging here must not cache a logger
+    configured by an earlier test, or later tests' ``capture_logs`` would miss it."""
+    saved = structlog.get_config()
+    structlog.reset_defaults()
+    yield
+    structlog.configure(**saved)
 
 
 def _env(data_dir: Path, standin: OpenAIStandin | None = None, **extra: str) -> dict[str, str]:
