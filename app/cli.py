@@ -8,10 +8,12 @@ are the same code.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
 from app import views
 from app.session import OneShotRunner, Runner, Work
@@ -380,6 +382,64 @@ def models_pull(
         level=settings.log.level, fmt=settings.log.format, data_dir=settings.data_dir, chat=False
     )
     raise typer.Exit(pull_models(settings, names or [], Console(highlight=False, soft_wrap=True)))
+
+
+# --------------------------------------------------------------------------- backups
+
+
+@app.command()
+def backup(
+    path: Annotated[
+        Path | None,
+        typer.Argument(
+            help="The archive to write, or a folder for it; default "
+            "<data dir>/backups/trainerbot-<UTC stamp>.zip."
+        ),
+    ] = None,
+    files_only: Annotated[
+        bool,
+        typer.Option(
+            "--files-only", help="Only the artifacts and memories (with PostgreSQL: use pg_dump)."
+        ),
+    ] = False,
+) -> None:
+    """Back up the database, artifacts and memories into one zip, safely while the bot runs.
+
+    The model weights under models/ are not included: `models pull` fetches them again.
+    """
+    settings = Settings()
+    _run_plain(settings, lambda console: views.backup(console, settings, path, files_only))
+
+
+@app.command()
+def restore(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="An empty or new folder to restore into; default the data directory."),
+    ] = None,
+) -> None:
+    """Restore a backup into an empty data directory: checksums checked, all or nothing."""
+    settings = Settings()
+    target = data_dir or settings.data_dir
+    _run_plain(settings, lambda console: views.restore(console, settings, path, target))
+
+
+def _run_plain(
+    settings: Settings, work: Callable[[Console], Coroutine[object, object, None]]
+) -> None:
+    """Run work that needs no container (nothing is opened in the data directory)."""
+    import asyncio
+
+    from app.logging import configure_logging
+    from app.session import report_error
+
+    configure_logging(level=settings.log.level, fmt=settings.log.format)  # to stderr only
+    console = Console(highlight=False, soft_wrap=True)
+    try:
+        asyncio.run(work(console))
+    except Exception as error:
+        raise typer.Exit(report_error(console, error)) from None
 
 
 def main() -> None:

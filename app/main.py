@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from app.backup_daily import start_daily_backups
 from app.bootstrap import bootstrap, describe
 from app.logging import configure_logging
 from app.malloc import limit_malloc_arenas
@@ -76,6 +77,7 @@ async def serve_discord(settings: Settings) -> int:
         return 1
     speech = None
     tts = None
+    backups = start_daily_backups(settings)
     try:
         speech = build_speech_to_text(settings)
         if speech is not None and settings.speech.preload:
@@ -127,6 +129,8 @@ async def serve_discord(settings: Settings) -> int:
         print(error.user_message, file=sys.stderr)
         return 1
     finally:
+        if backups is not None:
+            await backups.aclose()
         if tts is not None:
             await tts.aclose()
         if speech is not None:

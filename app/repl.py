@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape as esc
 
+from app.backup_daily import start_daily_backups
 from app.bootstrap import Overrides, bootstrap
 from app.logging import configure_logging, configure_terminal_logging
 from app.session import DeferredRunner, Session, report_error, terminal_actor
@@ -92,6 +93,7 @@ async def repl(
     console = console or Console(highlight=False, soft_wrap=True)
     interactive = stdin.isatty()
     container = await bootstrap(settings, overrides)
+    backups = start_daily_backups(settings)
     actor = terminal_actor()
     session = Session(
         container=container,
@@ -123,6 +125,8 @@ async def repl(
                 await ask(session, line)
         return 0
     finally:
+        if backups is not None:
+            await backups.aclose()
         await container.aclose()
 
 

@@ -123,6 +123,16 @@ class EvaluationSettings(BaseModel):
     max_cases: int = Field(500, gt=0)
 
 
+class BackupSettings(BaseModel):
+    """Backups of the database, artifacts and memories (docs/storage.md#backup-and-restore)."""
+
+    daily: bool = Field(
+        False, description="While the bot runs, write a backup a day into backup.dir."
+    )
+    keep: int = Field(7, ge=1, le=1000, description="Daily backups kept; older ones are removed.")
+    dir: Path | None = Field(None, description="Where backups go; default <data_dir>/backups.")
+
+
 class LogSettings(BaseModel):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["auto", "console", "json"] = Field(
@@ -232,6 +242,7 @@ class Settings(BaseSettings):
     training: TrainingSettings = TrainingSettings()
     finetune: FineTuneSettings = FineTuneSettings()
     evaluation: EvaluationSettings = EvaluationSettings()
+    backup: BackupSettings = BackupSettings()
     log: LogSettings = LogSettings()
     workers: WorkerSettings = WorkerSettings()
     speech: SpeechSettings = SpeechSettings()
@@ -255,3 +266,7 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         return self.data_dir / "models"
+
+    @property
+    def backups_dir(self) -> Path:
+        return self.backup.dir or self.data_dir / "backups"

@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from rich.console import Console
 from rich.markup import escape as esc
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -27,6 +29,10 @@ from domain.models import (
 )
 from domain.services.datasets import ExportFormat
 from domain.testcases import TestSetLimits, parse_test_cases
+
+if TYPE_CHECKING:
+    from app.backup import BackupResult, RestoreResult
+    from app.settings import Settings
 
 
 def _short(text: str, width: int = 60) -> str:
@@ -257,7 +263,12 @@ def print_run(s: Session, run: EvalRun) -> None:
 
 async def eval_run(s: Session, path: Path, version: str | None, name: str) -> None:
     data = await asyncio.to_thread(path.read_bytes)
-    limits = TestSetLimits(max_cases=s.container.settings.evaluation.max_cases)
+    settings = s.container.settings
+    limits = TestSetLimits(  # bytes and text length as for a dataset file
+        max_cases=settings.evaluation.max_cases,
+        max_bytes=settings.datasets.max_file_bytes,
+        max_chars=settings.datasets.max_text_chars,
+    )
     cases = parse_test_cases(path.name, data, limits=limits)
     with Progress(
         TextColumn("evaluating"),
@@ -432,3 +443,79 @@ async def review_mode(s: Session, mode: str | None, guild: str | None) -> None:
 def _print_decision(s: Session, p: Proposal, e: Example | None) -> None:
     into = f" into [bold]{esc(e.dataset)}[/bold] as example {e.id[:8]}" if e else ""
     s.console.print(f"Approved {p.id[:8]}{into}; `train start` makes a version that knows it.")
+
+
+# --------------------------------------------------------------------------- backups
+
+
+async def backup(console: Console, settings: Settings, path: Path | None, files_only: bool) -> None:
+    from app.backup import write_backup  # SQLAlchemy and Alembic: not at CLI start-up
+
+    result = await asyncio.to_thread(write_backup, settings, path, files_only=files_only)
+    print_backup(console, result)
+
+
+def _contents(files: list[str], database: str | None, revision: str | None) -> str:
+    artifacts = sum(1 for f in files if f.startswith("artifacts/"))
+    memories = {f.split("/")[1] for f in files if f.startswith("memories/mem-")}
+    held = [f"the database (schema revision {revision})"] if database else []
+    held += [_count(artifacts, "artifact"), _count(len(memories), "memory", "memories")]
+    return ", ".join(held)
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n:,} {one if n == 1 else many or one + 's'}"
+
+
+def print_backup(console: Console, result: BackupResult) -> None:
+    m = result.manifest
+    files = [e.path for e in m.files]
+    console.print(
+        f"Wrote {os.path.abspath(result.path)} ({result.path.stat().st_size:,} bytes): "
+        f"{_contents(files, m.database, m.schema_revision)}; {_count(len(files), 'file')}, each "
+        "with its sha256 in manifest.json.",
+        markup=False,
+    )
+    if m.database is None:
+        console.print("Not included: the database (PostgreSQL: back it up with pg_dump).")
+    console.print(
+        "Not included: the model weights under models/ (`trainerbot models pull` fetches "
+        "them again).",
+        markup=False,
+    )
+
+
+async def restore(console: Console, settings: Settings, archive: Path, data_dir: Path) -> None:
+    from app.backup import restore_backup
+
+    result = await restore_backup(settings, archive, data_dir)
+    print_restore(console, settings, archive, result)
+
+
+def print_restore(
+    console: Console, settings: Settings, archive: Path, result: RestoreResult
+) -> None:
+    m = result.manifest
+    files = [e.path for e in m.files]
+    console.print(
+        f"Restored {archive.name} (made {m.created_at} by trainerbot {m.trainerbot_version}) "
+        f"into {os.path.abspath(result.data_dir)}: "
+        f"{_contents(files, m.database, m.schema_revision)}; every checksum matches "
+        f"({_count(len(files), 'file')}).",
+        markup=False,
+    )
+    if result.migrated_from is not None:
+        console.print(
+            f"The database was migrated from schema revision {result.migrated_from} to the "
+            "current one.",
+            markup=False,
+        )
+    if m.database is None:
+        console.print("The archive holds no database: restore PostgreSQL with pg_restore.")
+    if os.path.abspath(result.data_dir) != os.path.abspath(settings.data_dir):
+        console.print(f"Use it with TRAINERBOT_DATA_DIR={result.data_dir}.", markup=False)
+    console.print(
+        "Model weights are not in backups: `trainerbot models pull` fetches the embedded "
+        "model again.",
+        markup=False,
+    )

@@ -18,7 +18,8 @@ What an answer is checked for:
 
 ``"require"`` and ``"forbid"`` also take a single text. Phrases are matched as
 whole words after normalisation (see :mod:`domain.scoring`).
-A file is a JSON list, a JSON object ``{"cases": [...]}``, or JSON Lines.
+A file is a JSON list, a JSON object ``{"cases": [...]}``, or JSON Lines, read by
+:mod:`domain.json_input` like a dataset file, with the same nesting limit.
 Every error is an :class:`InvalidInput` saying exactly where: ``file:line:column``
 for JSON syntax, ``file:line`` for a JSON Lines row, ``file: case N`` for an entry
 of a JSON list.
@@ -31,12 +32,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from domain.errors import InvalidInput, LimitExceeded
+from domain.importing import DatasetLimits
+from domain.json_input import loads
 from domain.models import TestCase
 from domain.scoring import has_phrase, normalise
 
 _INPUT_KEYS = ("input", "prompt", "question", "text")
 _EXPECTED_KEYS = ("expected", "answer")
 _JSONL_SUFFIXES = (".jsonl", ".ndjson")
+_DATASET_LIMITS = DatasetLimits()
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,9 +48,10 @@ class TestSetLimits:
     __test__ = False  # not a pytest class
 
     max_cases: int = 500
-    max_chars: int = 20_000  # per field
+    max_chars: int = _DATASET_LIMITS.max_text_chars  # per field, as in a dataset
     max_bytes: int = 5 * 1024 * 1024
     max_phrases: int = 50  # required plus forbidden phrases of one case
+    max_depth: int = _DATASET_LIMITS.max_depth  # JSON nesting, as in a dataset
 
 
 def parse_test_cases(
@@ -87,7 +92,7 @@ def _decode(shown: str, data: bytes) -> str:
 
 def _parse_json_or_jsonl(shown: str, text: str, limits: TestSetLimits) -> list[TestCase]:
     try:
-        document = json.loads(text)
+        document = loads(text, max_depth=limits.max_depth)
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data" and text.lstrip().startswith("{"):
             return _parse_jsonl(shown, text, limits)  # several objects: JSON Lines
@@ -116,7 +121,7 @@ def _parse_jsonl(shown: str, text: str, limits: TestSetLimits) -> list[TestCase]
             continue
         where = f"{shown}:{number}"
         try:
-            item = json.loads(line)
+            item = loads(line, max_depth=limits.max_depth)
         except json.JSONDecodeError as exc:
             raise InvalidInput(
                 f"{where}: invalid JSON at column {exc.colno} ({exc.msg}).",

@@ -15,6 +15,7 @@ from dataclasses import replace
 
 from domain.importing.problems import Collector, RowError
 from domain.importing.records import ANSWER_KEYS, EXTRA_KEYS, PROMPT_KEYS, example_from_record
+from domain.json_input import decode_at, loads
 
 Reader = Callable[[str, str, Collector], None]
 
@@ -42,26 +43,15 @@ def _record(where: str, record: object, sink: Collector) -> None:
     sink.add(replace(example, where=where))
 
 
-def _loads(text: str) -> object:
-    """``json.loads`` with the recursion and huge-number failures made JSON errors."""
-    try:
-        return json.loads(text)
-    except RecursionError:
-        raise json.JSONDecodeError("nested too deeply", text, 0) from None
-
-
 def read_jsonl(name: str, text: str, sink: Collector) -> None:
     """One JSON object per line; blank lines are skipped. Lines end at ``\\n`` only."""
     for number, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         try:
-            record = _loads(line)
+            record = loads(line, max_depth=sink.limits.max_depth)
         except json.JSONDecodeError as exc:
             sink.problem(f"{name}:{number}:{exc.colno}", f"invalid JSON: {exc.msg}")
-            continue
-        except ValueError:
-            sink.problem(f"{name}:{number}", "invalid JSON: a number is too long")
             continue
         _record(f"{name}:{number}", record, sink)
 
@@ -75,8 +65,8 @@ def read_json(name: str, text: str, sink: Collector) -> None:
     pos = start.end() if start else 0
     if text.startswith("{", pos):
         try:
-            record = _loads(text)
-        except ValueError:
+            record = loads(text, max_depth=sink.limits.max_depth)
+        except json.JSONDecodeError:
             read_jsonl(name, text, sink)  # JSON lines saved as .json
             return
         _record(f"{name}:{text.count(chr(10), 0, pos) + 1}", record, sink)
@@ -89,7 +79,6 @@ def read_json(name: str, text: str, sink: Collector) -> None:
 
 
 def _read_list(name: str, text: str, pos: int, sink: Collector) -> None:
-    decoder = json.JSONDecoder()
     line, counted = 1, 0
 
     def line_at(at: int) -> int:
@@ -108,12 +97,10 @@ def _read_list(name: str, text: str, pos: int, sink: Collector) -> None:
     else:
         while True:
             try:
-                record, end = decoder.raw_decode(text, pos)
+                # depth counts from the document, as for a test set: the list is one level
+                record, end = decode_at(text, pos, max_depth=sink.limits.max_depth - 1)
             except json.JSONDecodeError as exc:
                 sink.problem(f"{name}:{exc.lineno}:{exc.colno}", f"invalid JSON: {exc.msg}")
-                return
-            except (RecursionError, ValueError):
-                sink.problem(f"{name}:{line_at(pos)}", "invalid JSON: nested too deeply")
                 return
             _record(f"{name}:{line_at(pos)}", record, sink)
             pos = skip(end)

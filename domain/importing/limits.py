@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from domain.json_input import MAX_DEPTH
+
 MIB = 1024 * 1024
 
 
@@ -14,6 +16,7 @@ class DatasetLimits:
     max_text_chars: int = 20_000  # per field: each message, answer, rejected, label, name
     max_archive_members: int = 200  # files in one zip
     max_unpacked_bytes: int = 200 * MIB  # all members of one zip together
+    max_depth: int = MAX_DEPTH  # JSON nesting of one record (the same for test sets)
 
 
 def size_text(n: int) -> str:
