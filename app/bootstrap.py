@@ -273,6 +273,7 @@ async def _bootstrap(
             max_question_chars=settings.chat.max_question_chars,
             demonstrations=settings.chat.demonstrations,
             correction_match=settings.chat.correction_match,
+            semantic_match=settings.chat.semantic_match,
             options=GenerationOptions(
                 temperature=settings.llm.temperature, max_tokens=settings.llm.max_tokens
             ),

@@ -62,7 +62,18 @@ class ChatSettings(BaseModel):
     max_question_chars: int = Field(4000, gt=0)
     demonstrations: int = Field(4, ge=0, le=20, description="Examples retrieved per answer.")
     correction_match: float = Field(
-        0.8, ge=0, le=1, description="Similarity above which a correction takes precedence."
+        0.8,
+        ge=0,
+        le=1,
+        description="Word similarity at which a taught example answers the question itself "
+        "(it comes first, marked, and the earlier turns that asked it leave the history).",
+    )
+    semantic_match: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="The same by meaning: the memory's cosine of the question to a taught "
+        "question (unset: words only). docs/teach-loop.md#paraphrases has the measurements.",
     )
 
 
