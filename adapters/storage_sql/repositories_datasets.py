@@ -8,12 +8,10 @@ from sqlalchemy import bindparam, select, update
 
 from adapters.storage_sql import mapping as m
 from adapters.storage_sql.session import HEAVY_ROWS, Session
-from adapters.storage_sql.statements import by_name, upsert
+from adapters.storage_sql.statements import by_name, is_hex, upsert
 from adapters.storage_sql.tables import datasets, examples
 from domain.errors import NotFound
 from domain.models import Dataset, Example, Removal
-
-_HEX = frozenset("0123456789abcdef")
 
 _d = datasets.c
 _e = examples.c
@@ -127,7 +125,7 @@ class SqlDatasets:
         return None if row is None else m.example_of(row)
 
     async def example_ids_with_prefix(self, prefix: str, *, limit: int = 2) -> list[str]:
-        if limit <= 0 or not prefix or any(c not in _HEX for c in prefix):
+        if limit <= 0 or not is_hex(prefix):
             return []  # nothing LIKE would read as a pattern
         result = await self._s.read(_EXAMPLES_PREFIXED, {"prefix": prefix, "limit": limit})
         return [str(example_id) for example_id in result.scalars()]

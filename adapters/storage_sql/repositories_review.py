@@ -8,6 +8,7 @@ from sqlalchemy import bindparam, func, select, update
 
 from adapters.storage_sql import mapping as m
 from adapters.storage_sql.session import Session
+from adapters.storage_sql.statements import is_hex
 from adapters.storage_sql.tables import proposals
 from domain.errors import NotFound
 from domain.models import Proposal, ProposalStatus
@@ -38,10 +39,6 @@ _UPDATE = (
 )
 
 
-def _is_hex(text: str) -> bool:
-    return bool(text) and all(c in "0123456789abcdef" for c in text)
-
-
 class SqlProposals:
     def __init__(self, session: Session) -> None:
         self._s = session
@@ -54,7 +51,7 @@ class SqlProposals:
         return None if row is None else m.proposal_of(row)
 
     async def with_prefix(self, prefix: str, *, limit: int = 2) -> list[str]:
-        if limit <= 0 or not _is_hex(prefix):  # nothing LIKE would read as a pattern
+        if limit <= 0 or not is_hex(prefix):  # nothing LIKE would read as a pattern
             return []
         result = await self._s.read(_PREFIXED, {"prefix": prefix, "limit": limit})
         return [str(pid) for pid in result.scalars()]

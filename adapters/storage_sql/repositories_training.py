@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, delete, select, update
 
 from adapters.storage_sql import mapping as m
 from adapters.storage_sql.session import Session
-from adapters.storage_sql.statements import upsert
+from adapters.storage_sql.statements import is_hex, upsert
 from adapters.storage_sql.tables import (
     eval_runs,
     job_examples,
@@ -68,7 +68,7 @@ class SqlJobs:
         return None if row is None else m.job_of(row)
 
     async def with_prefix(self, prefix: str, *, limit: int = 2) -> list[str]:
-        if limit <= 0 or not _is_hex(prefix):  # nothing LIKE would read as a pattern
+        if limit <= 0 or not is_hex(prefix):  # nothing LIKE would read as a pattern
             return []
         result = await self._s.read(_JOBS_PREFIXED, {"prefix": prefix, "limit": limit})
         return [str(job_id) for job_id in result.scalars()]
@@ -159,7 +159,7 @@ class SqlEvals:
         return None if row is None else m.eval_of(row)
 
     async def with_prefix(self, prefix: str, *, limit: int = 2) -> list[str]:
-        if limit <= 0 or not _is_hex(prefix):
+        if limit <= 0 or not is_hex(prefix):
             return []
         result = await self._s.read(_EVALS_PREFIXED, {"prefix": prefix, "limit": limit})
         return [str(run_id) for run_id in result.scalars()]
@@ -172,7 +172,3 @@ class SqlEvals:
             return await self._s.read_mapped(_EVALS, {"limit": limit}, m.eval_of, heavy=True)
         params = {"limit": limit, "model_version": model_version}
         return await self._s.read_mapped(_EVALS_OF, params, m.eval_of, heavy=True)
-
-
-def _is_hex(text: str) -> bool:
-    return bool(text) and all(c in "0123456789abcdef" for c in text)

@@ -27,3 +27,9 @@ def upsert(table: Table, dialect: str, key: str, keep: tuple[str, ...] = ()) -> 
 def by_name(column: ColumnElement[str], dialect: str) -> ColumnElement[str]:
     """Order by code point, as Python sorts (PostgreSQL's default collation does not)."""
     return column.collate("C") if dialect == "postgresql" else column
+
+
+def is_hex(text: str) -> bool:
+    """Whether ``text`` can be the start of an id: hex digits only, so that nothing in
+    it reads as a LIKE pattern."""
+    return bool(text) and all(c in "0123456789abcdef" for c in text)
