@@ -294,6 +294,7 @@ async def _bootstrap(
     review = ReviewService(
         uow=uow,
         policy=review_policy,
+        offload=offload,
         max_answer_chars=settings.datasets.max_text_chars,
         clock=clock,
     )

@@ -6,7 +6,7 @@ corrections dataset, with provenance) or rejects it (it never reaches a dataset)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -28,7 +28,7 @@ from domain.models import (
     new_id,
     utcnow,
 )
-from domain.ports import UnitOfWork, UnitOfWorkFactory
+from domain.ports import Offload, UnitOfWork, UnitOfWorkFactory
 from domain.text import similarity
 
 log = structlog.get_logger()
@@ -112,12 +112,14 @@ class ReviewService:
         self,
         *,
         uow: UnitOfWorkFactory,
+        offload: Offload,
         policy: ReviewPolicy | None = None,
         max_answer_chars: int = 20_000,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._uow = uow
         self._policy = policy or ReviewPolicy()
+        self._offload = offload
         self._max_answer = max_answer_chars
         self._clock = clock
 
@@ -168,16 +170,9 @@ class ReviewService:
         async with self._uow() as uow:
             proposal = await _find(uow, ref)
             examples = await uow.datasets.examples(proposal.dataset)  # approved ones
-        related = []
-        for example in examples:
-            score = similarity(proposal.question, example.prompt)
-            if score >= SIMILAR_AT:
-                conflicting = proposal.proposed_answer is not None and _norm(
-                    example.answer
-                ) != _norm(proposal.proposed_answer)
-                related.append(RelatedExample(example, score, conflicting))
-        related.sort(key=lambda r: -r.similarity)
-        return ProposalView(proposal, tuple(related[:5]))
+        # a whole dataset compared word by word: CPU work, off the event loop
+        related = await self._offload(lambda: _related(proposal, examples))
+        return ProposalView(proposal, related)
 
     async def approve(self, ref: str, actor: Actor) -> Decision:
         return await self._approve(ref, actor, answer=None)
@@ -277,6 +272,20 @@ async def _find(uow: UnitOfWork, ref: str) -> Proposal:
             if found is not None:
                 return found
     raise NotFound("There is no proposal with that id.", ref=key[:40])
+
+
+def _related(proposal: Proposal, examples: Sequence[Example]) -> tuple[RelatedExample, ...]:
+    """The dataset's examples closest to the proposal's question, at most five."""
+    related = []
+    for example in examples:
+        score = similarity(proposal.question, example.prompt)
+        if score >= SIMILAR_AT:
+            conflicting = proposal.proposed_answer is not None and _norm(example.answer) != _norm(
+                proposal.proposed_answer
+            )
+            related.append(RelatedExample(example, score, conflicting))
+    related.sort(key=lambda r: -r.similarity)
+    return tuple(related[:5])
 
 
 def _norm(text: str) -> str:

@@ -127,7 +127,7 @@ def _services(
     services = BotServices(
         chat=chat,
         feedback=FeedbackService(uow=uow, review=review),
-        review=ReviewService(uow=uow, policy=review),
+        review=ReviewService(uow=uow, policy=review, offload=inline_offload),
         datasets=DatasetService(uow=uow, artifacts=artifacts, offload=inline_offload),
         training=TrainingService(
             uow=uow, backends={"local": backend}, models=models, progress_interval=0.0

@@ -27,7 +27,13 @@ from domain.services.chat import ChatPolicy, ChatService, Question
 from domain.services.feedback import CorrectionOutcome, FeedbackService
 from domain.services.models import ModelService
 from domain.services.review import ReviewPolicy, ReviewService
-from tests.fakes import FakeChatModel, FakeDatabase, FakeExampleMemory, FakeUnitOfWork
+from tests.fakes import (
+    FakeChatModel,
+    FakeDatabase,
+    FakeExampleMemory,
+    FakeUnitOfWork,
+    inline_offload,
+)
 from tests.fakes.llm import taught_entries
 from tests.unit.conftest import FixedClock
 
@@ -226,7 +232,7 @@ async def test_in_open_mode_a_members_correction_is_learned_at_once(
 async def test_in_trainers_only_mode_a_member_cannot_correct(
     db: FakeDatabase, clock: FixedClock, answered: Prediction, member: Actor, trainer: Actor
 ) -> None:
-    review = ReviewService(uow=db.unit_of_work)
+    review = ReviewService(uow=db.unit_of_work, offload=inline_offload)
     await review.set_mode(trainer, answered.place.guild_id, "trainers-only")
     feedback = FeedbackService(uow=db.unit_of_work, clock=clock)
     with pytest.raises(PermissionDenied, match="only trainers teach"):

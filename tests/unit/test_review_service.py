@@ -19,7 +19,7 @@ from domain.models import (
     Role,
 )
 from domain.services.review import ReviewService
-from tests.fakes import FakeDatabase
+from tests.fakes import FakeDatabase, inline_offload
 from tests.unit.conftest import START, FixedClock
 
 
@@ -41,7 +41,7 @@ def _proposal(
 
 @pytest.fixture
 def review(db: FakeDatabase, clock: FixedClock) -> ReviewService:
-    return ReviewService(uow=db.unit_of_work, clock=clock)
+    return ReviewService(uow=db.unit_of_work, offload=inline_offload, clock=clock)
 
 
 async def _store(db: FakeDatabase, *proposals: Proposal) -> None:
