@@ -105,7 +105,6 @@ async def serve_discord(settings: Settings) -> int:
             max_upload_bytes=d.max_upload_bytes,
             stream_interval=d.stream_interval,
             max_concurrent_answers=d.max_concurrent_answers,
-            early_ack=d.early_ack,
             api_base=d.api_base,
             gateway_url=d.gateway_url,
         )

@@ -226,9 +226,6 @@ class DiscordSettings(BaseModel):
     )
     stream_interval: float = Field(1.0, ge=0.5, description="Seconds between edits.")
     max_concurrent_answers: int = Field(16, ge=1, le=256)
-    early_ack: bool = Field(
-        True, description="Acknowledge /ask straight from the gateway frame (fastest)."
-    )
     # advanced: point the client at another API (tests use a local emulator)
     api_base: str | None = None
     gateway_url: str | None = None

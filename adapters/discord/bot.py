@@ -17,15 +17,12 @@ from discord.ext import commands
 
 from adapters.discord.config import DiscordConfig
 from adapters.discord.context import actor_of, bind_interaction
-from adapters.discord.early_ack import EarlyAcks
 from adapters.discord.errors import report_error
 from adapters.discord.help import load_help
 from adapters.discord.i18n.translator import CommandTranslator
 from adapters.discord.jobboard import JobBoard
 from adapters.discord.pacing import AckFirst
 from adapters.discord.permissions import Cooldowns, trainer_permissions
-from adapters.discord.pipeline import PipelinedPoster
-from adapters.discord.replies import ACK_MS, PLACEHOLDER
 from adapters.discord.review_views import ReviewButton
 from adapters.discord.views import CorrectButton, RateButton
 from domain.errors import DomainError
@@ -83,15 +80,6 @@ def tap_stream(stream: AnswerStream, open_sink: Callable[[], AnswerSink | None])
     return AnswerStream(pieces)
 
 
-@dataclass(frozen=True, slots=True)
-class _EarlyRule:
-    """How a command is acknowledged from the gateway frame (``early_ack``)."""
-
-    ephemeral: bool
-    cooldown: str | None  # the cooldown kind its checks use
-    accepts: Callable[[str, dict[str, Any]], bool] | None  # the cog's ``early_ack_ok``
-
-
 class DiscordLoginFailed(DomainError):
     """Discord refused to let the bot in; the message says what to fix."""
 
@@ -138,10 +126,6 @@ def use_endpoints(api_base: str | None, gateway_url: str | None) -> None:
 class TrainerTree(app_commands.CommandTree["TrainerBot"]):
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
         bind_interaction(interaction)
-        early = self.client.early_acks
-        if early is not None and (claimed := await early.claim(interaction)) is not None:
-            interaction.extras[PLACEHOLDER] = not claimed.ephemeral
-            interaction.extras[ACK_MS] = claimed.ack_ms
         self.client.acks.arrived(interaction)
         return True
 
@@ -177,8 +161,6 @@ class TrainerBot(commands.Bot):
         }
         self.jobs = JobBoard(interval=config.stream_interval)
         self.acks = AckFirst()
-        self.early_acks: EarlyAcks | None = None
-        self._early_commands: dict[str, _EarlyRule] = {}
         self.answer_slots = asyncio.Semaphore(config.max_concurrent_answers)
         self.help_pages: dict[str, tuple[str, list[str]]] = {}
         self._extra_cogs = tuple(extra_cogs)
@@ -223,63 +205,6 @@ class TrainerBot(commands.Bot):
         self._unwatch = self.services.training.watch(self.jobs.on_change)
         if self.config.sync_commands:
             await self.sync_commands()
-        if self.config.early_ack:
-            await self._start_early_acks()
-
-    async def _start_early_acks(self) -> None:
-        """Acknowledge commands marked ``extras["early_ack"]`` from the gateway frame."""
-        for command in self.tree.get_commands():
-            mode = command.extras.get("early_ack")
-            if mode not in ("public", "ephemeral") or not isinstance(command, app_commands.Command):
-                continue
-            kinds = [getattr(check, "cooldown_kind", None) for check in command.checks]
-            self._early_commands[command.name] = _EarlyRule(
-                ephemeral=mode == "ephemeral",
-                cooldown=next((k for k in kinds if k is not None), None),
-                accepts=getattr(command.binding, "early_ack_ok", None),
-            )
-        if not self._early_commands:
-            return
-        poster = PipelinedPoster(
-            discord.http.Route.BASE, headers={"User-Agent": self.http.user_agent}
-        )
-        try:
-            await poster.open()
-        except (OSError, TimeoutError) as error:
-            log.warning("early_ack_disabled", error=type(error).__name__)
-            await poster.aclose()
-            return
-        early = EarlyAcks(poster, self._early_ack_for)
-        if early.install(self._connection):
-            self.early_acks = early
-        else:
-            await poster.aclose()
-
-    def _early_ack_for(self, data: dict[str, Any]) -> bool | None:
-        """For a raw interaction: acknowledge it early (ephemerally?) or leave it (None).
-
-        Not when the command will refuse it — the user is on the command's cooldown, or
-        the cog's ``early_ack_ok`` rejects the options: refusals must stay private, and
-        only an unacknowledged interaction can still get an ephemeral reply.
-        """
-        if data.get("type") != 2:  # application command
-            return None
-        command = data.get("data") or {}
-        if command.get("type", 1) != 1:  # slash command
-            return None
-        name = command.get("name", "")
-        rule = self._early_commands.get(name)
-        if rule is None:
-            return None
-        if rule.cooldown is not None:
-            user = (data.get("member") or data).get("user") or {}
-            if self.cooldowns[rule.cooldown].remaining(int(user.get("id", 0))) > 0:
-                return None
-        if rule.accepts is not None:
-            options = {o.get("name"): o.get("value") for o in command.get("options") or ()}
-            if not rule.accepts(name, options):
-                return None
-        return rule.ephemeral
 
     async def sync_commands(self) -> list[app_commands.AppCommand]:
         """To the development guild when one is set (instant), else globally."""
@@ -311,8 +236,6 @@ class TrainerBot(commands.Bot):
             self._unwatch()
             self._unwatch = None
         await self.jobs.aclose()
-        if self.early_acks is not None:
-            await self.early_acks.aclose()
         await super().close()
 
 

@@ -36,5 +36,3 @@ class DiscordConfig:
     api_base: str | None = None
     gateway_url: str | None = None
     guild_ready_timeout: float = 2.0
-    # acknowledge slow commands (``/ask``) from the gateway frame (adapters/discord/early_ack.py)
-    early_ack: bool = True

@@ -98,7 +98,6 @@ def cooldown(kind: str) -> Callable[[T], T]:
             raise OnCooldown(retry_after)
         return True
 
-    predicate.cooldown_kind = kind  # type: ignore[attr-defined]  # read by early acknowledgement
     return app_commands.check(predicate)
 
 

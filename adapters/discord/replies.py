@@ -17,7 +17,6 @@ from discord.utils import MISSING
 
 T = TypeVar("T")
 
-ALREADY_ACKNOWLEDGED = 40060  # Discord's error code for a second callback
 DEFER_AFTER = 1.0  # seconds of work before ``quick`` defers
 PLACEHOLDER = "trainerbot_placeholder"  # extras key: a public "thinking…" awaits its content
 ACK_MS = "trainerbot_ack_ms"  # extras key: ms from the interaction's creation to our ack
@@ -29,26 +28,11 @@ def ms_since_created(interaction_id: int) -> float:
     return round((discord.utils.utcnow() - created).total_seconds() * 1000, 1)
 
 
-def mark_deferred(interaction: discord.Interaction[Any]) -> None:
-    """Tell discord.py that this interaction's response is a deferred message.
-
-    discord.py keeps that in ``InteractionResponse._response_type`` and offers no
-    public setter; ``is_done()`` and ``type`` read it.
-    """
-    interaction.response._response_type = discord.InteractionResponseType.deferred_channel_message
-
-
 async def defer(interaction: discord.Interaction[Any], *, ephemeral: bool) -> None:
     """Acknowledge now; the answer follows (first follow-up fills the placeholder)."""
     if interaction.response.is_done():
         return
-    try:
-        await interaction.response.defer(ephemeral=ephemeral, thinking=True)
-    except discord.HTTPException as error:
-        # An early acknowledgement whose answer was lost on the way did reach Discord.
-        if error.code != ALREADY_ACKNOWLEDGED:
-            raise
-        mark_deferred(interaction)
+    await interaction.response.defer(ephemeral=ephemeral, thinking=True)
     interaction.extras[PLACEHOLDER] = not ephemeral
     interaction.extras[ACK_MS] = ms_since_created(interaction.id)
 

@@ -18,7 +18,6 @@ from adapters.discord.errors import report_message_error
 from adapters.discord.i18n import guild_lang, lang_of, t
 from adapters.discord.permissions import cooldown
 from adapters.discord.replies import ACK_MS, defer, quick, send
-from domain.errors import DomainError
 from domain.services.chat import Question
 
 if TYPE_CHECKING:
@@ -36,11 +35,7 @@ class ChatCog(commands.Cog):
         self.bot = bot
         self._warned: dict[int, float] = {}  # user id -> when told to slow down
 
-    @app_commands.command(
-        name="ask",
-        description="Ask the assistant a question",
-        extras={"early_ack": "public"},  # always a public answer: acknowledged from the frame
-    )
+    @app_commands.command(name="ask", description="Ask the assistant a question")
     @app_commands.describe(prompt="Your question")
     @cooldown("chat")
     async def ask(
@@ -66,15 +61,6 @@ class ChatCog(commands.Cog):
             lang=lang,
             ack_ms=interaction.extras.get(ACK_MS),
         )
-
-    def early_ack_ok(self, command: str, options: dict[str, Any]) -> bool:
-        """Whether ``/ask`` with these options may be acknowledged publicly at once: not a
-        question the chat service would refuse (that refusal must stay ephemeral)."""
-        try:
-            self.bot.services.chat.validate(str(options.get("prompt") or ""))
-        except DomainError:
-            return False
-        return True
 
     @app_commands.command(name="forget", description="Start this conversation afresh")
     async def forget(self, interaction: discord.Interaction[Any]) -> None:

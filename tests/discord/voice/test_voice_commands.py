@@ -124,9 +124,14 @@ async def test_answers_in_one_guild_are_spoken_one_after_the_other(
     runs = v.server.utterances()
     assert len(runs) == 2
     assert runs[0][-1].arrived < runs[1][0].arrived  # no overlap
-    heard = (await transcribe(stt, runs[0] + runs[1])).lower()  # one Whisper pass
-    assert heard_fraction(heard, "Apples are red or green. Bananas are long and yellow.") >= 0.5
-    assert 0 <= heard.find("apple") < heard.find("banana"), heard
+    # Each playback on its own: the first carries the first answer, the second the second.
+    # (Heard as one file, Whisper sometimes mangled the opening word — "eples" — which
+    # made an order check on that word flaky; whole-answer overlap is not.)
+    said = ["Apples are red or green.", "Bananas are long and yellow."]
+    for run, (own, other) in zip(runs, (said, said[::-1]), strict=True):
+        heard = await transcribe(stt, run)
+        assert heard_fraction(heard, own) >= 0.5, heard
+        assert heard_fraction(heard, other) < heard_fraction(heard, own), heard
 
 
 async def test_answers_to_someone_outside_the_voice_channel_are_only_written(
