@@ -71,7 +71,7 @@ async def test_a_fresh_database_migrates_to_head(url: str) -> None:
         await storage.migrate()
     finally:
         await storage.aclose()
-    assert await inspect_db(url, _revision) == head_revision() == "0003"
+    assert await inspect_db(url, _revision) == head_revision() == "0004"
     assert await inspect_db(url, _tables) == TABLES | {"alembic_version"}
 
 
