@@ -9,15 +9,27 @@ the same session must be answered as usual.
 
 from __future__ import annotations
 
+import io
 import socket
-from collections.abc import AsyncIterator
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 
+from adapters.llm_openai import OpenAIChatModel
+from app.bootstrap import Overrides
+from app.repl import repl
+from app.settings import ChatSettings, LlmSettings, LocalLlmSettings, Settings
 from domain.models import Ending
-from tests.discord.conftest import emulator, start_bot  # the Discord harness, reused
+from domain.services.chat import ChatPolicy
+from tests.discord.conftest import BotFactory, Harness, emulator, start_bot  # reused
+from tests.discord_emulator import InteractionHandle
+from tests.fakes import FakeExampleMemory
 from tests.standins.openai_server import Behaviour, ErrorReply, OpenAIStandin
 
 __all__ = ["emulator", "start_bot"]
@@ -29,6 +41,7 @@ RETRIES = 1  # llm.max_retries
 DEADLINE = 2.0  # seconds for one answer in all (llm.deadline)
 CAP = 300  # characters of an answer (chat.max_answer_chars)
 SLACK = 6.0  # seconds a loaded 2-core machine may add to a bound
+NEXT = "and a plain question afterwards"  # asked after the fault: answered as usual
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +127,78 @@ def endpoint_for(fault: Fault, standin: OpenAIStandin) -> str:
     behaviour = fault.behaviour
     standin.chat_rule = lambda body: behaviour if TRIGGER in last_question(body) else None
     return standin.base_url
+
+
+Start = Callable[[Fault], Any]
+
+
+@pytest.fixture
+async def faulty_bot(start_bot: BotFactory, standin: OpenAIStandin) -> AsyncIterator[Start]:
+    """``await faulty_bot(fault)``: a bot whose model endpoint misbehaves that way."""
+    models: list[OpenAIChatModel] = []
+
+    async def start(fault: Fault) -> Harness:
+        model = OpenAIChatModel(
+            base_url=endpoint_for(fault, standin),
+            api_key=SECRET,
+            timeout=TIMEOUT,
+            connect_timeout=TIMEOUT,
+            max_retries=RETRIES,
+        )
+        models.append(model)
+        policy = ChatPolicy(
+            system_prompt="You are a test assistant.",
+            max_answer_chars=CAP,
+            answer_deadline=DEADLINE,
+        )
+        return await start_bot(real_llm=model, chat_policy=policy)
+
+    yield start
+    for model in models:
+        await model.aclose()
+
+
+def shown(handle: InteractionHandle) -> str:
+    """Everything the asker sees: the response and every follow-up, in order."""
+    original = handle.record.original
+    parts = [original.content] if original is not None else []
+    return "\n".join([*parts, *(m.content for m in handle.followups)])
+
+
+def fault_settings(tmp_path: Path, base_url: str) -> Settings:
+    return Settings(
+        data_dir=tmp_path,
+        llm=LlmSettings(
+            base_url=base_url,
+            api_key=SECRET,
+            timeout=TIMEOUT,
+            connect_timeout=TIMEOUT,
+            max_retries=RETRIES,
+            deadline=DEADLINE,
+        ),
+        local_llm=LocalLlmSettings(enabled="false"),
+        chat=ChatSettings(max_answer_chars=CAP),
+    )
+
+
+def stored_rows(tmp_path: Path) -> tuple[list[tuple[str, str, str]], str]:
+    """The predictions (prompt, answer, ending) and a dump of the whole database."""
+    with sqlite3.connect(tmp_path / "trainerbot.db") as db:
+        rows = db.execute("SELECT prompt, answer, ending FROM predictions ORDER BY seq").fetchall()
+        dump = "\n".join(db.iterdump())
+    return rows, dump
+
+
+async def chat(tmp_path: Path, base_url: str, script: str) -> tuple[int, str, float]:
+    out = io.StringIO()
+    started = time.monotonic()
+    code = await repl(
+        fault_settings(tmp_path, base_url),
+        overrides=Overrides(memory=FakeExampleMemory(), no_charts=True),
+        stdin=io.StringIO(script),
+        console=Console(file=out, width=400),
+    )
+    return code, out.getvalue(), time.monotonic() - started
 
 
 def leaks(secret: str, *texts: object) -> list[int]:

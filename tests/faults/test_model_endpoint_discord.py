@@ -11,71 +11,29 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 import pytest
 from structlog.testing import capture_logs
 
-from adapters.llm_openai import OpenAIChatModel
-from domain.services.chat import ChatPolicy
-from tests.discord.conftest import BotFactory, Harness
-from tests.discord_emulator import Channel, InteractionHandle, UploadFile
+from tests.discord.conftest import Harness
+from tests.discord_emulator import Channel, UploadFile
 from tests.faults.conftest import (
     CAP,
     DEADLINE,
     FAULT_PARAMS,
-    RETRIES,
+    NEXT,
     SECRET,
     SLACK,
-    TIMEOUT,
     TRIGGER,
     Fault,
-    endpoint_for,
+    Start,
     leaks,
+    shown,
 )
-from tests.standins.openai_server import OpenAIStandin
 
 pytestmark = pytest.mark.faults
 
 OGG = b"OggS" + bytes(2000)  # a voice message, as the bot sees it
-NEXT = "and a plain question afterwards"
-Start = Callable[[Fault], Any]
-
-
-@pytest.fixture
-async def faulty_bot(
-    start_bot: BotFactory, standin: OpenAIStandin
-) -> AsyncIterator[Callable[[Fault], Any]]:
-    """``await faulty_bot(fault)``: a bot whose model endpoint misbehaves that way."""
-    models: list[OpenAIChatModel] = []
-
-    async def start(fault: Fault) -> Harness:
-        model = OpenAIChatModel(
-            base_url=endpoint_for(fault, standin),
-            api_key=SECRET,
-            timeout=TIMEOUT,
-            connect_timeout=TIMEOUT,
-            max_retries=RETRIES,
-        )
-        models.append(model)
-        policy = ChatPolicy(
-            system_prompt="You are a test assistant.",
-            max_answer_chars=CAP,
-            answer_deadline=DEADLINE,
-        )
-        return await start_bot(real_llm=model, chat_policy=policy)
-
-    yield start
-    for model in models:
-        await model.aclose()
-
-
-def shown(handle: InteractionHandle) -> str:
-    """Everything the asker sees: the response and every follow-up, in order."""
-    original = handle.record.original
-    parts = [original.content] if original is not None else []
-    return "\n".join([*parts, *(m.content for m in handle.followups)])
 
 
 def said_in(h: Harness, channel: Channel) -> str:

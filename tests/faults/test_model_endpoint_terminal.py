@@ -7,76 +7,32 @@ the next question answered as usual.
 
 from __future__ import annotations
 
-import io
 import logging
-import sqlite3
-import time
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 from structlog.testing import capture_logs
 
-from app.bootstrap import Overrides
-from app.repl import repl
-from app.settings import ChatSettings, LlmSettings, LocalLlmSettings, Settings
 from domain.models import Ending
-from tests.fakes import FakeExampleMemory
 from tests.faults.conftest import (
     CAP,
     DEADLINE,
     FAULT_PARAMS,
-    RETRIES,
+    NEXT,
     SECRET,
     SLACK,
-    TIMEOUT,
     TRIGGER,
     Fault,
+    chat,
     endpoint_for,
     leaks,
+    stored_rows,
 )
 from tests.standins.openai_server import OpenAIStandin
 
 pytestmark = pytest.mark.faults
 
 QUESTION = f"{TRIGGER} what is the meaning of it all"
-NEXT = "and a plain question afterwards"
-
-
-def fault_settings(tmp_path: Path, base_url: str) -> Settings:
-    return Settings(
-        data_dir=tmp_path,
-        llm=LlmSettings(
-            base_url=base_url,
-            api_key=SECRET,
-            timeout=TIMEOUT,
-            connect_timeout=TIMEOUT,
-            max_retries=RETRIES,
-            deadline=DEADLINE,
-        ),
-        local_llm=LocalLlmSettings(enabled="false"),
-        chat=ChatSettings(max_answer_chars=CAP),
-    )
-
-
-def stored_rows(tmp_path: Path) -> tuple[list[tuple[str, str, str]], str]:
-    """The predictions (prompt, answer, ending) and a dump of the whole database."""
-    with sqlite3.connect(tmp_path / "trainerbot.db") as db:
-        rows = db.execute("SELECT prompt, answer, ending FROM predictions ORDER BY seq").fetchall()
-        dump = "\n".join(db.iterdump())
-    return rows, dump
-
-
-async def chat(tmp_path: Path, base_url: str, script: str) -> tuple[int, str, float]:
-    out = io.StringIO()
-    started = time.monotonic()
-    code = await repl(
-        fault_settings(tmp_path, base_url),
-        overrides=Overrides(memory=FakeExampleMemory(), no_charts=True),
-        stdin=io.StringIO(script),
-        console=Console(file=out, width=400),
-    )
-    return code, out.getvalue(), time.monotonic() - started
 
 
 @pytest.mark.parametrize("fault", FAULT_PARAMS)

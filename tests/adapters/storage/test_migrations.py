@@ -24,7 +24,7 @@ from adapters.storage_sql.tables import (
     metadata,
     predictions,
 )
-from domain.models import Dataset, ProposalKind, ProposalStatus, utcnow
+from domain.models import Dataset, Ending, ProposalKind, ProposalStatus, utcnow
 from tests.contract.storage_support import fresh_postgres_database, sqlite_url
 
 TABLES = {
@@ -214,3 +214,33 @@ async def test_corrections_from_before_review_are_approved_or_queued(url: str) -
     assert queued.proposer.name == "Mo" and queued.guild_id == "g1"
     assert queued.status is ProposalStatus.PENDING and queued.kind is ProposalKind.CORRECTION
     assert queued.created_at == datetime(2026, 11, 30, 10, 1, tzinfo=UTC)
+
+
+def _an_answer_before_endings(conn: Connection) -> None:
+    """A database at 0003 holding one answer, from before answers said how they ended."""
+    command.upgrade(alembic_config(connection=conn), "0003")
+    conn.execute(
+        predictions.insert().values(
+            id="old", conversation_id="c", prompt="q", context=[], answer="a",
+            model_version="m", latency_ms=1.0, author_id="u", author_name="U",
+            author_is_trainer=False, place_conversation_id="c",
+            created_at=datetime(2026, 12, 1, tzinfo=UTC),
+        )
+    )  # fmt: skip
+    command.upgrade(alembic_config(connection=conn), "head")
+
+
+async def test_answers_stored_before_0004_are_complete(url: str) -> None:
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(_an_answer_before_endings)
+    finally:
+        await engine.dispose()
+    storage = SqlStorage(url)
+    try:
+        async with storage.unit_of_work() as uow:
+            old = await uow.predictions.get("old")
+    finally:
+        await storage.aclose()
+    assert old is not None and old.complete and old.ending is Ending.COMPLETE
