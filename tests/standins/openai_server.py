@@ -12,6 +12,14 @@ It speaks the OpenAI wire format: ``GET /v1/models``, ``POST /v1/chat/completion
 recorded. Each request takes the next scripted :class:`Behaviour`, or ``default``.
 More endpoints (``/v1/files``, ``/v1/fine_tuning/jobs``) plug in by extending
 :meth:`OpenAIStandin.routes`; recording, delays and scripted errors apply to them too.
+
+Fault modes (the fault suite, ``tests/faults/``): an error status with any body (the
+key echoed in it), ``first_byte_delay`` (hang before the headers), ``stall_after_chunks``
+(then nothing), ``cut_after_chunks`` (a clean end with no ``finish_reason`` or
+``[DONE]``), ``drop_after_chunks`` (a broken body), ``endless`` (``max_tokens``
+ignored), ``trickle`` (one byte at a time) and ``body`` (any bytes: not UTF-8, not
+JSON, not SSE, the wrong shape). ``chat_rule`` picks a behaviour per chat request from
+its body, e.g. only for one question.
 """
 
 from __future__ import annotations

@@ -16,6 +16,8 @@ from domain.services.review import ReviewService
 from tests.fakes import FakeChatModel, FakeDatabase, inline_offload
 from tests.unit.conftest import FixedClock
 
+pytestmark = pytest.mark.faults
+
 PLACE = Place(conversation_id="channel-1", channel_id="channel-1")
 CAP = 40
 
