@@ -55,6 +55,13 @@ class Fault:
 
 
 NOT_READABLE = "sent an answer we could not read"
+
+
+def events(data: bytes) -> Behaviour:
+    """A body of server-sent events carrying ``data`` as it is."""
+    return Behaviour(body=data, content_type="text/event-stream")
+
+
 TOO_SLOW = "took too long to answer"
 
 FAULTS = [
@@ -75,12 +82,12 @@ FAULTS = [
     Fault("cut-mid-stream", Behaviour(cut_after_chunks=2), "broke off before the end", Ending.CUT),
     Fault(
         "not-utf8",
-        Behaviour(body=b"data: \xff\xfe\xfa\x81 not text\n\n", content_type="text/event-stream"),
+        events(b"data: \xff\xfe\xfa\x81 not text\n\n"),
         NOT_READABLE,
     ),
     Fault(
         "not-json",
-        Behaviour(body=b"data: {this is not json\n\n", content_type="text/event-stream"),
+        events(b"data: {this is not json\n\n"),
         NOT_READABLE,
     ),
     Fault(
@@ -90,7 +97,7 @@ FAULTS = [
     ),
     Fault(
         "wrong-shape-json",
-        Behaviour(body=b'data: {"choices": "none"}\n\n', content_type="text/event-stream"),
+        events(b'data: {"choices": "none"}\n\n'),
         NOT_READABLE,
     ),
     Fault("endless-stream", Behaviour(endless=True), "reached the length limit", Ending.TOO_LONG),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -180,13 +180,18 @@ def _corrections_before_review(conn: Connection) -> None:
     command.upgrade(alembic_config(connection=conn), "head")
 
 
-async def test_corrections_from_before_review_are_approved_or_queued(url: str) -> None:
+async def prepared(url: str, prepare: Callable[[Connection], None]) -> None:
+    """Run ``prepare`` (data at an old revision, then the upgrade) in one transaction."""
     engine = create_async_engine(url)
     try:
         async with engine.begin() as conn:
-            await conn.run_sync(_corrections_before_review)
+            await conn.run_sync(prepare)
     finally:
         await engine.dispose()
+
+
+async def test_corrections_from_before_review_are_approved_or_queued(url: str) -> None:
+    await prepared(url, _corrections_before_review)
     storage = SqlStorage(url)
     try:
         async with storage.unit_of_work() as uow:
@@ -231,12 +236,7 @@ def _an_answer_before_endings(conn: Connection) -> None:
 
 
 async def test_answers_stored_before_0004_are_complete(url: str) -> None:
-    engine = create_async_engine(url)
-    try:
-        async with engine.begin() as conn:
-            await conn.run_sync(_an_answer_before_endings)
-    finally:
-        await engine.dispose()
+    await prepared(url, _an_answer_before_endings)
     storage = SqlStorage(url)
     try:
         async with storage.unit_of_work() as uow:
