@@ -274,6 +274,8 @@ async def _bootstrap(
             demonstrations=settings.chat.demonstrations,
             correction_match=settings.chat.correction_match,
             semantic_match=settings.chat.semantic_match,
+            max_answer_chars=settings.chat.max_answer_chars,
+            answer_deadline=settings.llm.deadline,
             options=GenerationOptions(
                 temperature=settings.llm.temperature, max_tokens=settings.llm.max_tokens
             ),

@@ -25,7 +25,7 @@ from app.logging import configure_logging, configure_terminal_logging
 from app.session import DeferredRunner, Session, report_error, terminal_actor
 from app.settings import Settings
 from domain.errors import InvalidInput
-from domain.models import Place, Rating
+from domain.models import Ending, Place, Prediction, Rating
 from domain.services.chat import Question
 
 log = structlog.get_logger()
@@ -157,6 +157,8 @@ async def ask(session: Session, text: str) -> None:
         console.print()
         prediction = stream.prediction
         if prediction is not None:
+            if not prediction.complete:
+                console.print(cut_off_note(prediction), style="yellow", markup=False)
             session.last_prediction_id = prediction.id
             console.print(
                 f"[dim]({prediction.id[:8]} · {prediction.model_version} · "
@@ -166,6 +168,15 @@ async def ask(session: Session, text: str) -> None:
         if started:
             console.print()
         report_error(console, error)
+
+
+def cut_off_note(prediction: Prediction) -> str:
+    """The line under an answer that was cut off."""
+    if prediction.ending is Ending.TOO_LONG:
+        why = "it reached the length limit"
+    else:
+        why = "the model's stream broke off before the end"
+    return f"(answer cut off: {why}; it is kept, but never used to teach the bot)"
 
 
 def split_command(line: str) -> list[str]:
@@ -218,8 +229,14 @@ async def handle_command(session: Session, line: str) -> bool:
                 console.print("Thanks: your correction waits for a trainer's review.")
             else:
                 console.print(
-                    f"Correction saved into dataset [bold]{outcome.dataset}[/bold]; "
+                    f"Correction saved into dataset [bold]{esc(outcome.dataset)}[/bold]; "
                     "train on it to teach the bot."
+                )
+            if outcome.answer_cut_off:
+                console.print(
+                    "The answer you corrected was cut off, so it is not kept as the "
+                    "rejected answer.",
+                    markup=False,
                 )
         elif head == "forget":
             count = await session.container.chat.forget(session.place.conversation_id)
@@ -240,8 +257,12 @@ def _last(session: Session) -> str:
 
 
 async def _rate(session: Session, rating: Rating) -> None:
-    await session.container.feedback.rate(_last(session), session.actor, rating)
+    outcome = await session.container.feedback.rate(_last(session), session.actor, rating)
     session.console.print("Thanks for the rating.")
+    if outcome.answer_cut_off:
+        session.console.print(
+            "That answer was cut off, so it is never used to teach the bot.", markup=False
+        )
 
 
 async def _management(session: Session, args: list[str]) -> None:

@@ -30,6 +30,12 @@ class LlmSettings(BaseModel):
     timeout: float = Field(60.0, gt=0, description="Seconds before a request times out.")
     connect_timeout: float = Field(5.0, gt=0, description="Seconds to connect.")
     max_retries: int = Field(2, ge=0, le=10, description="Retries on transient errors.")
+    deadline: float = Field(
+        120.0,
+        gt=0,
+        description="Seconds one chat answer may take in all, retries and streaming "
+        "included, whatever the server does (docs/reliability.md#model-endpoint).",
+    )
     temperature: float | None = Field(0.3, ge=0, le=2)
     max_tokens: int | None = Field(512, gt=0)
 
@@ -60,6 +66,12 @@ class ChatSettings(BaseModel):
     max_history_turns: int = Field(10, ge=0, le=200)
     max_history_chars: int = Field(6000, ge=0)
     max_question_chars: int = Field(4000, gt=0)
+    max_answer_chars: int = Field(
+        8000,
+        gt=0,
+        description="An answer is cut off here and marked so, even when the server ignores "
+        "max_tokens (about 4 Discord messages).",
+    )
     demonstrations: int = Field(4, ge=0, le=20, description="Examples retrieved per answer.")
     correction_match: float = Field(
         0.8,

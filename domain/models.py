@@ -64,18 +64,29 @@ class Usage:
     completion_tokens: int | None = None
 
 
+class Ending(enum.StrEnum):
+    """How an answer ended: whole, or cut off (and why)."""
+
+    COMPLETE = "complete"
+    CUT = "cut"  # the model's stream stopped before the model said the answer was finished
+    TOO_LONG = "too_long"  # the answer reached a length limit (ours, or the model's max_tokens)
+
+
 @dataclass(frozen=True, slots=True)
 class Completion:
     text: str
     usage: Usage = Usage()
+    ending: Ending = Ending.COMPLETE
 
 
 @dataclass(frozen=True, slots=True)
 class CompletionChunk:
-    """One piece of a streamed completion; the last one may carry usage."""
+    """One piece of a streamed completion; the last ones may carry usage and the
+    ending (a stream that never says how it ended is taken as complete)."""
 
     text: str
     usage: Usage | None = None
+    ending: Ending | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +111,11 @@ class Prediction:
     place: Place
     created_at: datetime
     message_id: str | None = None  # the message that carried the answer
+    ending: Ending = Ending.COMPLETE  # cut off: shown so, never learned from
+
+    @property
+    def complete(self) -> bool:
+        return self.ending is Ending.COMPLETE
 
 
 @dataclass(frozen=True, slots=True)

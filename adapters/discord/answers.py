@@ -13,7 +13,7 @@ from adapters.discord.replies import PLACEHOLDER
 from adapters.discord.streaming import Editable, Send, StreamingReply
 from adapters.discord.views import answer_view
 from domain.errors import DomainError
-from domain.models import Prediction
+from domain.models import Ending, Prediction
 from domain.services.chat import AnswerStream
 
 if TYPE_CHECKING:
@@ -43,7 +43,8 @@ async def deliver(
     """Stream ``stream`` through ``first``/``more``; buttons go on the last message.
 
     A model failure mid-way leaves what arrived, marked as interrupted, and
-    re-raises so the error handler can say why.
+    re-raises so the error handler can say why. An answer stored as cut off ends
+    with a note saying so.
     """
     await bot.acks.settled()  # a burst is acknowledged before any answer work starts
     async with bot.answer_slots:
@@ -79,19 +80,32 @@ async def _deliver(
     ) as reply:
         if preface:
             reply.feed(preface + "\n\n")
+        answered = False
         try:
             async with stream:
                 async for piece in stream:
+                    answered = True
                     reply.feed(piece)
         except DomainError:
-            await reply.abort(t(lang, "chat.interrupted"))
+            if answered or not preface:
+                await reply.abort(t(lang, "chat.interrupted"))
+            else:  # no answer began: the preface alone, the error handler says why
+                await reply.finish(None)
             raise
         prediction = stream.prediction
+        if prediction is not None and not prediction.complete:
+            reply.feed(f"\n\n{cut_off_note(prediction, lang)}")
         view = answer_view(prediction.id, lang) if prediction is not None else None
         messages = await reply.finish(view)
     if prediction is not None and messages:
         await bot.services.chat.attach_message(prediction.id, str(messages[-1].id))
     return prediction, len(messages), reply.requests
+
+
+def cut_off_note(prediction: Prediction, lang: str) -> str:
+    """What follows an answer that was cut off (it is kept, never learned from)."""
+    key = "chat.too_long" if prediction.ending is Ending.TOO_LONG else "chat.cut_off"
+    return t(lang, key)
 
 
 def interaction_senders(interaction: discord.Interaction[Any]) -> tuple[Send, Send]:

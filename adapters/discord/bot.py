@@ -19,6 +19,7 @@ from adapters.discord.config import DiscordConfig
 from adapters.discord.context import actor_of, bind_interaction
 from adapters.discord.errors import report_error
 from adapters.discord.help import load_help
+from adapters.discord.i18n import guild_lang, t
 from adapters.discord.i18n.translator import CommandTranslator
 from adapters.discord.jobboard import JobBoard
 from adapters.discord.pacing import AckFirst
@@ -55,11 +56,18 @@ AnswerListener = Callable[[discord.abc.User, discord.Guild | None], AnswerSink |
 """Asked for every chat answer: return a sink to follow it, or None."""
 
 
-def tap_stream(stream: AnswerStream, open_sink: Callable[[], AnswerSink | None]) -> AnswerStream:
+def tap_stream(
+    stream: AnswerStream,
+    open_sink: Callable[[], AnswerSink | None],
+    *,
+    cut_note: str = "",
+) -> AnswerStream:
     """The same answer; once it starts, every piece also goes to ``open_sink()``'s sink.
 
     The sink is opened when the answer is first read (never for an answer that is
-    not delivered) and always closed, saying whether the answer arrived whole.
+    not delivered) and always closed, saying whether the answer arrived whole. An
+    answer stored as cut off is followed by ``cut_note`` (spoken: "The answer was
+    cut off.").
     """
 
     async def pieces(outer: AnswerStream) -> AsyncGenerator[str, None]:
@@ -71,6 +79,9 @@ def tap_stream(stream: AnswerStream, open_sink: Callable[[], AnswerSink | None])
                     sink.feed(piece)
                 yield piece
             complete = True
+            stored = stream.prediction
+            if sink is not None and cut_note and stored is not None and not stored.complete:
+                sink.feed(f"… {cut_note}")
         finally:
             outer.prediction = stream.prediction
             if sink is not None:
@@ -184,7 +195,7 @@ class TrainerBot(commands.Bot):
                     return sink
             return None
 
-        return tap_stream(stream, open_sink)
+        return tap_stream(stream, open_sink, cut_note=t(guild_lang(guild), "chat.cut_off_spoken"))
 
     async def offload(self, fn: Callable[[], T]) -> T:
         """Small CPU work (parsing an upload) off the event loop."""

@@ -50,8 +50,14 @@ class RateButton(
         bot: TrainerBot = interaction.client
         try:
             rating = Rating.UP if self.rating == "up" else Rating.DOWN
-            await bot.services.feedback.rate(self.ref, bot.actor(interaction.user), rating)
-            await send(interaction, t(lang_of(interaction), "feedback.rated"), ephemeral=True)
+            outcome = await bot.services.feedback.rate(
+                self.ref, bot.actor(interaction.user), rating
+            )
+            lang = lang_of(interaction)
+            text = t(lang, "feedback.rated")
+            if outcome.answer_cut_off:
+                text = f"{text} {t(lang, 'feedback.cut_off_rated')}"
+            await send(interaction, text, ephemeral=True)
         except Exception as error:
             await report_error(interaction, error)
 
@@ -135,9 +141,14 @@ class CorrectionModal(ReportingModal):
 
 def correction_text(lang: str, outcome: CorrectionOutcome) -> str:
     """What the person who corrected an answer is told: learned, or waiting for review."""
-    if outcome.pending:
-        return t(lang, "feedback.proposed")
-    return t(lang, "feedback.corrected", dataset=outcome.dataset)
+    text = (
+        t(lang, "feedback.proposed")
+        if outcome.pending
+        else t(lang, "feedback.corrected", dataset=outcome.dataset)
+    )
+    if outcome.answer_cut_off:
+        text = f"{text} {t(lang, 'feedback.cut_off_corrected')}"
+    return text
 
 
 class Pager(ReportingView):

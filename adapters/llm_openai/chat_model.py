@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
 from typing import TypeVar
@@ -15,10 +16,18 @@ from adapters.llm_openai.errors import (
     mentions_stream_options,
     status_of,
     to_domain_error,
+    unreadable_answer,
 )
-from adapters.llm_openai.wire import display_url, first_piece, to_usage, to_wire
+from adapters.llm_openai.wire import Unreadable, display_url, read_chunk, read_completion, to_wire
 from domain.errors import DomainError, ModelUnavailable
-from domain.models import ChatMessage, Completion, CompletionChunk, GenerationOptions, Usage
+from domain.models import (
+    ChatMessage,
+    Completion,
+    CompletionChunk,
+    Ending,
+    GenerationOptions,
+    Usage,
+)
 
 log = structlog.get_logger()
 _T = TypeVar("_T")
@@ -35,6 +44,11 @@ class OpenAIChatModel:
     ``timeout`` bounds connecting, each read and each write of a request (for a
     stream: the wait for every next piece); ``max_retries`` retries connection
     errors, timeouts, 408/409/429 and 5xx with backoff (honouring ``Retry-After``).
+    A body that is not UTF-8, not JSON, not server-sent events or not shaped like a
+    completion is ``ModelUnavailable`` like any other failure. A stream that ends
+    without the model saying it finished (no ``finish_reason``) ends with
+    ``Ending.CUT``; ``finish_reason: length`` (``max_tokens`` reached) with
+    ``Ending.TOO_LONG``.
     """
 
     def __init__(
@@ -76,18 +90,24 @@ class OpenAIChatModel:
                 temperature=_given(options.temperature),
                 max_tokens=_given(options.max_tokens),
             )
+            if isinstance(getattr(response, "choices", None), list) and not response.choices:
+                error = ModelUnavailable("The language model sent no answer. Please try again.")
+                self._log_failure(error, model=model, started=started, stream=False)
+                raise error
+            text, usage, ending = read_completion(response)
         except openai.OpenAIError as exc:
             raise self._failed(exc, model=model, started=started, stream=False) from exc
-        if not response.choices:
-            error = ModelUnavailable("The language model sent no answer. Please try again.")
-            self._log_failure(error, model=model, started=started, stream=False)
-            raise error
-        text = response.choices[0].message.content or ""
-        usage = to_usage(response.usage)
+        except ValueError as exc:  # not UTF-8, not JSON (Unreadable: not a completion)
+            raise self._unreadable(exc, model=model, started=started, stream=False) from exc
         self._log_success(
-            model=model, started=started, stream=False, usage=usage, messages=messages
+            model=model,
+            started=started,
+            stream=False,
+            usage=usage,
+            messages=messages,
+            ending=ending,
         )
-        return Completion(text=text, usage=usage)
+        return Completion(text=text, usage=usage, ending=ending)
 
     async def stream(
         self,
@@ -99,19 +119,38 @@ class OpenAIChatModel:
         started = time.perf_counter()
         first_piece_ms: float | None = None
         usage: Usage | None = None
+        ending: Ending | None = None
+        chunks = 0
         try:
             response = await self._open_stream(messages, model, options or GenerationOptions())
             async with response:
                 async for chunk in response:
-                    if chunk.usage is not None:  # usually its own chunk, after the last piece
-                        usage = to_usage(chunk.usage)
-                    piece = first_piece(chunk)
-                    if piece:
+                    read = read_chunk(chunk)
+                    chunks += 1
+                    if read.usage is not None:  # usually its own chunk, after the last piece
+                        usage = read.usage
+                    if read.ending is not None:
+                        ending = read.ending
+                    if read.piece:
                         if first_piece_ms is None:
                             first_piece_ms = _ms_since(started)
-                        yield CompletionChunk(text=piece)
+                        yield CompletionChunk(text=read.piece)
+            if chunks == 0:  # a body with no event at all: an HTML page, plain JSON…
+                raise Unreadable("no server-sent events")
         except openai.OpenAIError as exc:
             raise self._failed(exc, model=model, started=started, stream=True) from exc
+        except ValueError as exc:  # not UTF-8, not JSON (Unreadable: not a chunk)
+            raise self._unreadable(exc, model=model, started=started, stream=True) from exc
+        except (GeneratorExit, asyncio.CancelledError) as exc:  # the consumer stopped reading
+            log.info(
+                "llm_request_stopped",
+                model=model,
+                latency_ms=_ms_since(started),
+                first_piece_ms=first_piece_ms,
+                cancelled=isinstance(exc, asyncio.CancelledError),  # e.g. the answer's deadline
+            )
+            raise
+        ending = ending or Ending.CUT  # the body ended before the model said it had finished
         self._log_success(
             model=model,
             started=started,
@@ -119,9 +158,9 @@ class OpenAIChatModel:
             usage=usage or Usage(),
             messages=messages,
             first_piece_ms=first_piece_ms,
+            ending=ending,
         )
-        if usage is not None:
-            yield CompletionChunk(text="", usage=usage)
+        yield CompletionChunk(text="", usage=usage, ending=ending)
 
     async def check(self) -> str | None:
         """None when ``GET /models`` answers; otherwise one line saying what to configure."""
@@ -204,6 +243,13 @@ class OpenAIChatModel:
         self._log_failure(error, model=model, started=started, stream=stream, cause=exc)
         return error
 
+    def _unreadable(
+        self, exc: ValueError, *, model: str, started: float, stream: bool
+    ) -> DomainError:
+        error = unreadable_answer()
+        self._log_failure(error, model=model, started=started, stream=stream, cause=exc)
+        return error
+
     def _log_failure(
         self,
         error: DomainError,
@@ -221,6 +267,7 @@ class OpenAIChatModel:
             error=error.key,
             status=status_of(cause) if cause else None,
             code=code_of(cause) if cause else None,
+            cause=type(cause).__name__ if cause else None,  # the class only: never its text
         )
 
     def _log_success(
@@ -231,9 +278,11 @@ class OpenAIChatModel:
         stream: bool,
         usage: Usage,
         messages: Sequence[ChatMessage],
+        ending: Ending,
         first_piece_ms: float | None = None,
     ) -> None:
-        log.info(
+        say = log.info if ending is Ending.COMPLETE else log.warning
+        say(
             "llm_request_finished",
             model=model,
             stream=stream,
@@ -242,6 +291,7 @@ class OpenAIChatModel:
             messages=len(messages),
             prompt_tokens=usage.prompt_tokens,
             completion_tokens=usage.completion_tokens,
+            ending=ending.value,
         )
 
 

@@ -45,10 +45,15 @@ def to_domain_error(exc: openai.OpenAIError, *, model: str, timeout: float) -> D
     if isinstance(exc, openai.APIStatusError):
         return _from_status(exc, model=model)
     if isinstance(exc, openai.APIResponseValidationError):
-        return ModelUnavailable("The language model sent an answer we could not read.")
+        return unreadable_answer()
     if isinstance(exc, openai.APIError):  # e.g. an error event in the middle of a stream
         return ModelUnavailable("The language model stopped with an error. Please try again.")
     return ModelUnavailable("The language model cannot be used right now.")
+
+
+def unreadable_answer() -> ModelUnavailable:
+    """A body that is not UTF-8, not JSON, not server-sent events or of another shape."""
+    return ModelUnavailable("The language model sent an answer we could not read.")
 
 
 def _from_status(exc: openai.APIStatusError, *, model: str) -> DomainError:

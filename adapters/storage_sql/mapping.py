@@ -12,6 +12,7 @@ from domain.models import (
     ChatMessage,
     Correction,
     Dataset,
+    Ending,
     EvalRun,
     EvalScores,
     Example,
@@ -87,6 +88,7 @@ def prediction_params(p: Prediction) -> Params:
         "thread_id": p.place.thread_id,
         "created_at": p.created_at,
         "message_id": p.message_id,
+        "ending": p.ending.value,
     }
 
 
@@ -109,13 +111,14 @@ PREDICTION_COLUMNS = (
     "thread_id",
     "created_at",
     "message_id",
+    "ending",
 )
 
 
 def prediction_of(r: Row) -> Prediction:
     """From a row of ``PREDICTION_COLUMNS`` in that order (the chat's hot path)."""
     (pid, cid, prompt, context, answer, version, latency, ptok, ctok, *rest) = r
-    (aid, aname, trainer, pcid, guild, channel, thread, created, message) = rest
+    (aid, aname, trainer, pcid, guild, channel, thread, created, message, ending) = rest
     return Prediction(
         id=pid,
         conversation_id=cid,
@@ -129,6 +132,7 @@ def prediction_of(r: Row) -> Prediction:
         place=Place(pcid, guild, channel, thread),
         created_at=created,
         message_id=message,
+        ending=Ending(ending),
     )
 
 

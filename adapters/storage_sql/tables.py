@@ -84,6 +84,8 @@ predictions = Table(
     Column("thread_id", String(64)),
     Column("created_at", UtcDateTime, nullable=False),
     Column("message_id", String(64), unique=True),
+    # How the answer ended (``domain.models.Ending``): a cut-off one is never learned from.
+    Column("ending", String(16), nullable=False, server_default="complete"),
     # ``forget`` hides a conversation's history; the predictions stay for training.
     Column("forgotten", Boolean, nullable=False, server_default=false()),
     # History reads: one conversation, not forgotten, newest first.

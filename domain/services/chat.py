@@ -18,10 +18,12 @@ from typing import Self
 
 import structlog
 
-from domain.errors import InvalidInput, LimitExceeded, NotFound
+from domain.errors import InvalidInput, LimitExceeded, ModelTimeout, ModelUnavailable, NotFound
 from domain.models import (
     Actor,
     ChatMessage,
+    CompletionChunk,
+    Ending,
     Exchange,
     GenerationOptions,
     ModelVersion,
@@ -56,6 +58,8 @@ class ChatPolicy:
     correction_match: float = 0.8  # word similarity at which an example answers the question
     semantic_match: float | None = None  # the same by meaning, when the memory measures it
     memory_timeout: float = 2.0  # seconds; a slower memory is skipped for the turn
+    max_answer_chars: int = 8000  # an answer is cut off here (a server may ignore max_tokens)
+    answer_deadline: float = 120.0  # seconds for one whole answer, whatever the model does
     options: GenerationOptions = field(default_factory=GenerationOptions)
 
 
@@ -78,13 +82,17 @@ class _Turn:
 class AnswerStream:
     """An answer arriving piece by piece: ``async for piece in stream``.
 
-    When the model's stream ends, the whole answer is stored and ``prediction`` is
-    set (before the ``async for`` loop ends). A half answer is never stored: if the
-    consumer stops early (``break`` then ``aclose()``, or ``async with stream``) or
-    the model fails mid-way, ``prediction`` stays ``None`` and the conversation's
-    history does not include the turn; the model's failure propagates as its
-    :class:`~domain.errors.DomainError` (``ModelUnavailable`` …). ``text`` holds
-    what has arrived so far.
+    When the model's stream ends, the answer is stored and ``prediction`` is set
+    (before the ``async for`` loop ends); ``prediction.ending`` says whether it is
+    whole or was cut off — the model's stream stopped before the model said it had
+    finished (``CUT``), or it reached ``max_answer_chars`` or the model's
+    ``max_tokens`` (``TOO_LONG``) — and every front end shows that. A half answer
+    is never stored otherwise: if the consumer stops early (``break`` then
+    ``aclose()``, or ``async with stream``), the model fails mid-way or the answer
+    outlives ``answer_deadline`` (``ModelTimeout``), ``prediction`` stays ``None``
+    and the conversation's history does not include the turn; the model's failure
+    propagates as its :class:`~domain.errors.DomainError` (``ModelUnavailable`` …).
+    ``text`` holds what has arrived so far.
     """
 
     def __init__(self, pieces: Callable[[AnswerStream], AsyncGenerator[str, None]]) -> None:
@@ -146,12 +154,16 @@ class ChatService:
         """Answer in the question's conversation and store the prediction."""
         prompt = self.validate(question.text)
         started = perf_counter()
-        turn = await self._prepare(prompt, question.place.conversation_id)
-        completion = await self._llm.complete(
-            turn.messages, model=turn.version.llm_model, options=self._policy.options
-        )
+        async with self._deadline():
+            turn = await self._prepare(prompt, question.place.conversation_id)
+            completion = await self._llm.complete(
+                turn.messages, model=turn.version.llm_model, options=self._policy.options
+            )
+        text, ending = completion.text, completion.ending
+        if len(text) > self._policy.max_answer_chars:
+            text, ending = text[: self._policy.max_answer_chars], Ending.TOO_LONG
         latency_ms = (perf_counter() - started) * 1000
-        return await self._store(question, turn, completion.text, completion.usage, latency_ms)
+        return await self._store(question, turn, text, completion.usage, latency_ms, ending)
 
     def stream(self, question: Question) -> AnswerStream:
         """Answer piece by piece; see :class:`AnswerStream` for what is stored when."""
@@ -194,25 +206,55 @@ class ChatService:
         self, question: Question, prompt: str, stream: AnswerStream
     ) -> AsyncGenerator[str, None]:
         started = perf_counter()
-        turn = await self._prepare(prompt, question.place.conversation_id)
-        chunks = self._llm.stream(
-            turn.messages, model=turn.version.llm_model, options=self._policy.options
+        deadline = asyncio.get_running_loop().time() + self._policy.answer_deadline
+        async with self._deadline(deadline):
+            turn = await self._prepare(prompt, question.place.conversation_id)
+        chunks = aiter(
+            self._llm.stream(
+                turn.messages, model=turn.version.llm_model, options=self._policy.options
+            )
         )
-        usage = Usage()
+        usage, ending = Usage(), Ending.COMPLETE
+        room = self._policy.max_answer_chars  # characters the answer may still take
         parts: list[str] = []
         try:
-            async for chunk in chunks:
+            while True:
+                async with self._deadline(deadline):
+                    chunk: CompletionChunk | None = await anext(chunks, None)
+                if chunk is None:
+                    break
                 if chunk.usage is not None:
                     usage = chunk.usage
-                if chunk.text:
-                    parts.append(chunk.text)
-                    yield chunk.text
+                if chunk.ending is not None:
+                    ending = chunk.ending
+                if not chunk.text:
+                    continue
+                piece = chunk.text[:room]
+                if piece:
+                    room -= len(piece)
+                    parts.append(piece)
+                    yield piece
+                if len(piece) < len(chunk.text):  # past max_answer_chars: stop reading
+                    ending = Ending.TOO_LONG
+                    break
         finally:
             closer: Callable[[], Awaitable[object]] | None = getattr(chunks, "aclose", None)
             if closer is not None:  # stop the model's stream when the consumer stops
                 await closer()
+        if ending is Ending.CUT and not parts:
+            raise ModelUnavailable(
+                "The language model stopped before it answered. Please try again."
+            )
         latency_ms = (perf_counter() - started) * 1000
-        stream.prediction = await self._store(question, turn, "".join(parts), usage, latency_ms)
+        stream.prediction = await self._store(
+            question, turn, "".join(parts), usage, latency_ms, ending
+        )
+
+    def _deadline(self, when: float | None = None) -> _Deadline:
+        """``async with``: ``ModelTimeout`` once the answer's deadline passes."""
+        if when is None:
+            when = asyncio.get_running_loop().time() + self._policy.answer_deadline
+        return _Deadline(when, self._policy.answer_deadline)
 
     def validate(self, text: str) -> str:
         """The question as it will be asked; raises ``InvalidInput``/``LimitExceeded``."""
@@ -273,7 +315,13 @@ class ChatService:
         )
 
     async def _store(
-        self, question: Question, turn: _Turn, answer: str, usage: Usage, latency_ms: float
+        self,
+        question: Question,
+        turn: _Turn,
+        answer: str,
+        usage: Usage,
+        latency_ms: float,
+        ending: Ending = Ending.COMPLETE,
     ) -> Prediction:
         prediction = Prediction(
             id=new_id(),
@@ -287,6 +335,7 @@ class ChatService:
             author=question.author,
             place=question.place,
             created_at=self._clock(),
+            ending=ending,
         )
         async with self._uow() as uow:
             await uow.predictions.add(prediction)
@@ -301,4 +350,42 @@ class ChatService:
             demonstrations=len(turn.demonstrations.examples),
             taught_match=turn.demonstrations.match is not None,
         )
+        if not prediction.complete:
+            log.warning(
+                "answer_cut_off",
+                prediction_id=prediction.id,
+                ending=ending.value,
+                chars=len(answer),
+            )
         return prediction
+
+
+class _Deadline:
+    """An ``asyncio.timeout_at`` whose expiry is the model's ``ModelTimeout``.
+
+    Entered afresh around each step of a stream (never across a ``yield``), so the
+    time the consumer spends between pieces counts but the cancellation only ever
+    hits our own await.
+    """
+
+    def __init__(self, when: float, seconds: float) -> None:
+        self._timeout = asyncio.timeout_at(when)
+        self._seconds = seconds
+
+    async def __aenter__(self) -> None:
+        await self._timeout.__aenter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            await self._timeout.__aexit__(exc_type, exc, tb)
+        except TimeoutError:
+            log.warning("answer_deadline_passed", seconds=self._seconds)
+            raise ModelTimeout(
+                "The language model took too long to answer. Please try again.",
+                seconds=self._seconds,
+            ) from None

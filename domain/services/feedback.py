@@ -3,6 +3,12 @@
 What the bot learns is decided by trainers: a trainer's correction becomes an
 example at once; a member's correction (in the guild's ``review`` mode) and any 👎
 become proposals in the review queue (:mod:`domain.services.review`).
+
+An answer that was cut off (``Prediction.complete`` is false) is never learned
+from: a rating of it is stored as feedback like any other, and a correction of it
+becomes an example whose answer is the correction, but the cut-off text is not
+kept as its rejected side (it shows a broken stream, not what the model would
+say). The outcomes say so, so that front ends can tell the user.
 """
 
 from __future__ import annotations
@@ -39,12 +45,21 @@ DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
+class RatingOutcome:
+    """A stored rating, and whether the rated answer was cut off (never learned from)."""
+
+    feedback: Feedback
+    answer_cut_off: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class CorrectionOutcome:
     """What a correction became: an example at once, or a proposal for the trainers."""
 
     dataset: str
     correction: Correction | None = None  # learned: the example is ``correction.example_id``
     proposal: Proposal | None = None  # waiting for a trainer's decision
+    answer_cut_off: bool = False  # the corrected answer was cut off: not kept as rejected
 
     @property
     def pending(self) -> bool:
@@ -81,7 +96,7 @@ class FeedbackService:
         async with self._uow() as uow:
             return await _resolve(uow, ref)
 
-    async def rate(self, ref: str, actor: Actor, rating: Rating) -> Feedback:
+    async def rate(self, ref: str, actor: Actor, rating: Rating) -> RatingOutcome:
         try:
             rating = Rating(rating)
         except ValueError:
@@ -99,7 +114,7 @@ class FeedbackService:
             queued = rating is Rating.DOWN and await self._queue_downvote(uow, prediction, actor)
             await uow.commit()
         log.info("answer_rated", prediction_id=prediction.id, rating=int(rating), queued=queued)
-        return feedback
+        return RatingOutcome(feedback, answer_cut_off=not prediction.complete)
 
     async def _queue_downvote(self, uow: UnitOfWork, prediction: Prediction, actor: Actor) -> bool:
         """Put an answer rated 👎 in the review queue, once, so a trainer can write the
@@ -187,7 +202,7 @@ class FeedbackService:
             dataset=self._dataset,
             question=prediction.prompt,
             answer=answer,
-            rejected=prediction.answer,
+            rejected=prediction.answer if prediction.complete else None,
             provenance=Provenance(
                 origin=ExampleSource.CORRECTION,
                 detail=f"correction of answer {prediction.id[:8]}{why}",
@@ -207,7 +222,9 @@ class FeedbackService:
         )
         await uow.feedback.add_correction(correction)
         await self._settle(uow, prediction, actor, example, now)
-        return CorrectionOutcome(self._dataset, correction=correction)
+        return CorrectionOutcome(
+            self._dataset, correction=correction, answer_cut_off=not prediction.complete
+        )
 
     async def _settle(
         self, uow: UnitOfWork, prediction: Prediction, actor: Actor, example: Example, now: datetime
@@ -243,7 +260,9 @@ class FeedbackService:
             )
         proposal = self._proposal(prediction, actor, ProposalKind.CORRECTION, answer)
         await uow.proposals.add(proposal)
-        return CorrectionOutcome(self._dataset, proposal=proposal)
+        return CorrectionOutcome(
+            self._dataset, proposal=proposal, answer_cut_off=not prediction.complete
+        )
 
     @property
     def _limit(self) -> int:

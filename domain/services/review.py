@@ -84,6 +84,14 @@ async def learn(
     return example
 
 
+async def _rejected_side(uow: UnitOfWork, proposal: Proposal) -> str | None:
+    """The answer a proposal replaces, unless it was cut off (never learned from)."""
+    prediction = await uow.predictions.get(proposal.prediction_id)
+    if prediction is not None and not prediction.complete:
+        return None
+    return proposal.answer
+
+
 @dataclass(frozen=True, slots=True)
 class RelatedExample:
     """What the dataset already says about a proposal's question."""
@@ -219,7 +227,7 @@ class ReviewService:
                 dataset=proposal.dataset,
                 question=proposal.question,
                 answer=final,
-                rejected=proposal.answer,
+                rejected=await _rejected_side(uow, proposal),
                 provenance=Provenance(
                     origin=ExampleSource.CORRECTION,
                     detail=f"proposal {proposal.id[:8]} by {proposal.proposer.name}",

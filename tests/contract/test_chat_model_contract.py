@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 import pytest
 
 from adapters.llm_openai import OpenAIChatModel
-from domain.models import ChatMessage, CompletionChunk, GenerationOptions, Role
+from domain.models import ChatMessage, CompletionChunk, Ending, GenerationOptions, Role
 from domain.ports import ChatModel
 from tests.fakes.llm import FakeChatModel
 from tests.standins.openai_server import OpenAIStandin
@@ -112,9 +112,20 @@ async def test_stream_pieces_are_non_empty_until_the_final_usage_chunk(
     chunks = await stream_all(model, CONVERSATION)
 
     *pieces, last = chunks
-    assert all(p.text and p.usage is None for p in pieces)
+    assert all(p.text and p.usage is None and p.ending is None for p in pieces)
     assert last.text == ""
     assert last.usage is not None
+    assert last.ending is Ending.COMPLETE
+
+
+async def test_an_answer_that_the_model_finished_says_it_is_complete(
+    make_chat_model: MakeChatModel,
+) -> None:
+    model = make_chat_model(echo)
+
+    completion = await model.complete(CONVERSATION, model="contract-model")
+
+    assert completion.ending is Ending.COMPLETE
 
 
 async def test_usage_is_reported_and_agrees_between_complete_and_stream(

@@ -21,6 +21,7 @@ from domain.models import (
     ChatMessage,
     Correction,
     Dataset,
+    Ending,
     EvalRun,
     EvalScores,
     Example,
@@ -105,6 +106,7 @@ def full_prediction() -> Prediction:
         place=Place("guild-7/thread-9", guild_id="7", channel_id="8", thread_id="9"),
         created_at=datetime(2026, 3, 1, 23, 59, 59, 999999, tzinfo=UTC),
         message_id="msg-42",
+        ending=Ending.TOO_LONG,
     )
 
 
@@ -199,6 +201,7 @@ async def test_prediction_round_trips_every_field(uow: Factory) -> None:
         assert await u.predictions.get("p-full") == full
         assert await u.predictions.get("p-min") == minimal
         assert await u.predictions.get("missing") is None
+        assert (await u.predictions.by_message("msg-42")) == full
 
 
 async def test_times_in_other_zones_come_back_as_the_same_instant(uow: Factory) -> None:

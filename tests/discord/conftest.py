@@ -20,6 +20,7 @@ import pytest
 
 from adapters.artifacts_fs import FileSystemArtifactStore
 from adapters.discord import BotServices, DiscordConfig, TrainerBot
+from domain.ports import ChatModel
 from domain.services.chat import ChatPolicy, ChatService
 from domain.services.datasets import DatasetService
 from domain.services.evaluation import EvaluationService
@@ -107,7 +108,11 @@ class Harness:
 
 
 def _services(
-    tmp_path: Path, review: ReviewPolicy | None = None
+    tmp_path: Path,
+    review: ReviewPolicy | None = None,
+    *,
+    real_llm: ChatModel | None = None,
+    policy: ChatPolicy | None = None,
 ) -> tuple[BotServices, FakeDatabase, FakeChatModel, FakeSpeechToText, FakeTrainingBackend, Any]:
     db = FakeDatabase()
     uow = db.unit_of_work
@@ -118,10 +123,10 @@ def _services(
     backend = FakeTrainingBackend("local", memory=memory, steps=4)
     chat = ChatService(
         uow=uow,
-        llm=llm,
+        llm=real_llm or llm,
         models=models,
         memory=memory,
-        policy=ChatPolicy(system_prompt="You are a test assistant."),
+        policy=policy or ChatPolicy(system_prompt="You are a test assistant."),
     )
     speech = FakeSpeechToText()
     services = BotServices(
@@ -152,7 +157,8 @@ BotFactory = Callable[..., Awaitable[Harness]]
 @pytest.fixture
 async def start_bot(emulator: DiscordEmulator, tmp_path: Path) -> AsyncIterator[BotFactory]:
     """``await start_bot(**config_overrides)``: the world, the services and a ready bot
-    (``review=ReviewPolicy(…)`` sets who may teach and the daily proposal limit)."""
+    (``review=ReviewPolicy(…)`` sets who may teach and the daily proposal limit;
+    ``real_llm=`` answers with another ``ChatModel``, ``chat_policy=`` its policy)."""
     started: list[tuple[TrainerBot, asyncio.Task[None]]] = []
     patch = point_discord_at(emulator)
 
@@ -164,7 +170,12 @@ async def start_bot(emulator: DiscordEmulator, tmp_path: Path) -> AsyncIterator[
         trainer = emulator.add_member(guild, "tina", roles=[trainer_role])
         member = emulator.add_member(guild, "mo")
         review = overrides.pop("review", None)
-        services, db, llm, speech, backend, artifacts = _services(tmp_path, review)
+        services, db, llm, speech, backend, artifacts = _services(
+            tmp_path,
+            review,
+            real_llm=overrides.pop("real_llm", None),
+            policy=overrides.pop("chat_policy", None),
+        )
         await services.models.ensure_base(BASE_MODEL)
         settings: dict[str, Any] = {
             "token": emulator.token,

@@ -11,6 +11,7 @@ from domain.models import (
     ChatMessage,
     Completion,
     CompletionChunk,
+    Ending,
     GenerationOptions,
     Role,
     Usage,
@@ -65,10 +66,12 @@ class FakeChatModel:
         *,
         delay: float = 0.0,
         unavailable: str | None = None,
+        ending: Ending = Ending.COMPLETE,
     ) -> None:
         self.reply = reply
         self.delay = delay
         self.unavailable = unavailable
+        self.ending = ending  # how every answer ends (``CUT``: as if the stream broke off)
         self.calls: list[tuple[str, tuple[ChatMessage, ...]]] = []
 
     async def complete(
@@ -83,7 +86,7 @@ class FakeChatModel:
         if self.delay:
             await asyncio.sleep(self.delay)
         text = self.reply(messages)
-        return Completion(text=text, usage=count_usage(messages, text))
+        return Completion(text=text, usage=count_usage(messages, text), ending=self.ending)
 
     async def stream(
         self,
@@ -99,7 +102,7 @@ class FakeChatModel:
             if self.delay:
                 await asyncio.sleep(self.delay)
             yield CompletionChunk(text=piece)
-        yield CompletionChunk(text="", usage=count_usage(messages, text))
+        yield CompletionChunk(text="", usage=count_usage(messages, text), ending=self.ending)
 
     async def check(self) -> str | None:
         return self.unavailable

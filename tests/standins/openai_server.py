@@ -12,6 +12,14 @@ It speaks the OpenAI wire format: ``GET /v1/models``, ``POST /v1/chat/completion
 recorded. Each request takes the next scripted :class:`Behaviour`, or ``default``.
 More endpoints (``/v1/files``, ``/v1/fine_tuning/jobs``) plug in by extending
 :meth:`OpenAIStandin.routes`; recording, delays and scripted errors apply to them too.
+
+Fault modes (the fault suite, ``tests/faults/``): an error status with any body (the
+key echoed in it), ``first_byte_delay`` (hang before the headers), ``stall_after_chunks``
+(then nothing), ``cut_after_chunks`` (a clean end with no ``finish_reason`` or
+``[DONE]``), ``drop_after_chunks`` (a broken body), ``endless`` (``max_tokens``
+ignored), ``trickle`` (one byte at a time) and ``body`` (any bytes: not UTF-8, not
+JSON, not SSE, the wrong shape). ``chat_rule`` picks a behaviour per chat request from
+its body, e.g. only for one question.
 """
 
 from __future__ import annotations
@@ -77,6 +85,14 @@ class Behaviour:
     chunk_delay: float = 0.0  # before each streamed content chunk
     drop_after_chunks: int | None = None  # stream: cut the connection after N content chunks
     report_usage: bool = True  # False: behave like a server that never reports usage
+    # Faults of a misbehaving server (tests/faults/):
+    cut_after_chunks: int | None = None  # stream: end the body cleanly after N content
+    # chunks, with no ``finish_reason`` and no ``[DONE]`` (a proxy closing the connection)
+    stall_after_chunks: int | None = None  # stream: send N content chunks, then nothing more
+    endless: bool = False  # stream: ignore ``max_tokens``, repeat the reply until the client goes
+    trickle: float = 0.0  # seconds between single bytes of the body (a 1-byte-per-second link)
+    body: bytes | None = None  # the chat answer's raw body instead of a real one
+    content_type: str = "application/json"  # of ``body``
 
 
 JSON_BODY = web.RequestKey("json_body", object)  # the parsed body, for handlers
@@ -134,6 +150,8 @@ class OpenAIStandin:
         self.default = Behaviour()
         self.requests: list[RecordedRequest] = []
         self._scripted: deque[Behaviour] = deque()
+        # Picks a chat request's behaviour from its JSON body (None: the usual order).
+        self.chat_rule: Callable[[Any], Behaviour | None] | None = None
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
@@ -201,7 +219,11 @@ class OpenAIStandin:
         if request.content_type == "application/json" and request.can_read_body:
             with contextlib.suppress(ValueError):
                 body = json.loads(await request.read())
-        behaviour = self._scripted.popleft() if self._scripted else self.default
+        chosen = self.chat_rule(body) if self.chat_rule and request.path == CHAT_PATH else None
+        if chosen is not None:
+            behaviour = chosen
+        else:
+            behaviour = self._scripted.popleft() if self._scripted else self.default
         self.requests.append(
             RecordedRequest(
                 method=request.method,
@@ -261,8 +283,10 @@ class OpenAIStandin:
             for m in body["messages"]
             if m.get("role") in {r.value for r in Role}
         ]
-        text = self.reply(messages)
         behaviour: Behaviour = request[BEHAVIOUR]
+        if behaviour.body is not None:
+            return await self._raw(request, behaviour)
+        text = self.reply(messages)
         usage = _usage(messages, text) if behaviour.report_usage else None
         head = {
             "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
@@ -281,7 +305,32 @@ class OpenAIStandin:
         payload: dict[str, Any] = {**head, "object": "chat.completion", "choices": [choice]}
         if usage is not None:
             payload["usage"] = usage
+        if behaviour.trickle > 0:
+            response = web.StreamResponse(headers={"Content-Type": "application/json"})
+            await response.prepare(request)
+            await self._write(response, json.dumps(payload).encode(), behaviour)
+            await response.write_eof()
+            return response
         return web.json_response(payload)
+
+    async def _raw(self, request: web.Request, behaviour: Behaviour) -> web.StreamResponse:
+        """The scripted body as it is: whatever the client makes of it."""
+        assert behaviour.body is not None
+        response = web.StreamResponse(headers={"Content-Type": behaviour.content_type})
+        await response.prepare(request)
+        await self._write(response, behaviour.body, behaviour)
+        await response.write_eof()
+        return response
+
+    async def _write(self, response: web.StreamResponse, data: bytes, behaviour: Behaviour) -> None:
+        if behaviour.trickle <= 0:
+            await response.write(data)
+            return
+        for index in range(len(data)):
+            if self._closing.is_set():
+                return
+            await response.write(data[index : index + 1])
+            await self._pause(behaviour.trickle)
 
     async def _stream(
         self,
@@ -303,17 +352,33 @@ class OpenAIStandin:
             chunk = {**head, "object": "chat.completion.chunk", "choices": choices, **extra}
             if with_usage:
                 chunk.setdefault("usage", None)
-            await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            await self._write(response, f"data: {json.dumps(chunk)}\n\n".encode(), behaviour)
 
         def choice(delta: dict[str, Any], finish: str | None = None) -> list[dict[str, Any]]:
             return [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]
 
         await send(choice({"role": "assistant", "content": ""}))
-        for sent, piece in enumerate(split_pieces(text)):
-            if behaviour.drop_after_chunks is not None and sent >= behaviour.drop_after_chunks:
+        pieces = split_pieces(f"{text} " if behaviour.endless else text)
+        stop_after = _first_given(
+            behaviour.drop_after_chunks, behaviour.cut_after_chunks, behaviour.stall_after_chunks
+        )
+        sent = 0
+        while stop_after is None or sent < stop_after:
+            if sent >= len(pieces) and not behaviour.endless:
                 break
             await self._pause(behaviour.chunk_delay)
-            await send(choice({"content": piece}))
+            if self._closing.is_set():
+                return response
+            await send(choice({"content": pieces[sent % len(pieces)]}))
+            sent += 1
+            if behaviour.endless:
+                await asyncio.sleep(0)  # let the client's disconnect reach this handler
+        if behaviour.stall_after_chunks is not None:
+            await self._closing.wait()  # never another byte, never the end
+            return response
+        if behaviour.cut_after_chunks is not None:
+            await response.write_eof()  # a clean end of the body, but not of the answer
+            return response
         if behaviour.drop_after_chunks is not None:
             assert request.transport is not None
             request.transport.abort()  # no terminating chunk: the client sees a broken body
@@ -321,9 +386,13 @@ class OpenAIStandin:
         await send(choice({}, "stop"))
         if with_usage:
             await send([], usage=usage)
-        await response.write(b"data: [DONE]\n\n")
+        await self._write(response, b"data: [DONE]\n\n", behaviour)
         await response.write_eof()
         return response
+
+
+def _first_given(*values: int | None) -> int | None:
+    return next((value for value in values if value is not None), None)
 
 
 def _usage(messages: Sequence[ChatMessage], text: str) -> dict[str, int]:

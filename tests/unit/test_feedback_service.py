@@ -116,7 +116,7 @@ async def test_ratings_are_stored_against_the_prediction(
     await chat.attach_message(answered.id, "msg-1")
     up = await feedback.rate("msg-1", member, Rating.UP)
     down = await feedback.rate(answered.id, trainer, Rating.DOWN)
-    assert db.committed.feedback == [up, down]
+    assert db.committed.feedback == [up.feedback, down.feedback]
     assert [(f.prediction_id, f.author, f.rating) for f in db.committed.feedback] == [
         (answered.id, member, Rating.UP),
         (answered.id, trainer, Rating.DOWN),

@@ -10,10 +10,16 @@ EN: dict[str, str] = {
     # chat
     "chat.empty_answer": "*(the model gave an empty answer)*",
     "chat.interrupted": "*(the answer was interrupted)*",
+    "chat.cut_off": "*(the answer was cut off: the model's stream broke off before the end)*",
+    "chat.too_long": "*(the answer was cut off: it reached the length limit)*",
+    "chat.cut_off_spoken": "The answer was cut off.",
     "chat.say_something": "Yes? Ask me something — or try `/help`.",
     "chat.forgot": "Starting afresh: I forgot {turns} {turns:plural:turn|turns} of this conversation.",
     # feedback
     "feedback.rated": "Thanks for the feedback!",
+    "feedback.cut_off_rated": "That answer was cut off, so it is never used to teach the bot.",
+    "feedback.cut_off_corrected": "(The answer you corrected was cut off, so it is not kept "
+    "as the rejected answer.)",
     "feedback.thanks": "Thanks! The trainers will read it.",
     "feedback.correct_button": "Correct",
     "feedback.modal_title": "Correct this answer",
@@ -150,11 +156,17 @@ EN: dict[str, str] = {
 RU: dict[str, str] = {
     "chat.empty_answer": "*(модель вернула пустой ответ)*",
     "chat.interrupted": "*(ответ прервался)*",
+    "chat.cut_off": "*(ответ оборвался: поток модели прервался до конца)*",
+    "chat.too_long": "*(ответ обрезан: он достиг предела длины)*",
+    "chat.cut_off_spoken": "Ответ оборвался.",
     "chat.say_something": "Да? Спросите что-нибудь — или загляните в `/help`.",
     "chat.forgot": (
         "Начинаем заново: я забыл {turns} {turns:plural:реплику|реплики|реплик} этого разговора."
     ),
     "feedback.rated": "Спасибо за отзыв!",
+    "feedback.cut_off_rated": "Этот ответ оборвался, поэтому бот никогда не учится на нём.",
+    "feedback.cut_off_corrected": "(Исправленный ответ оборвался, поэтому он не сохраняется "
+    "как отклонённый.)",
     "feedback.thanks": "Спасибо! Тренеры его прочитают.",
     "feedback.correct_button": "Исправить",
     "feedback.modal_title": "Исправить этот ответ",

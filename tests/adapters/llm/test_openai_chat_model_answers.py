@@ -7,7 +7,7 @@ from collections.abc import Callable
 from structlog.testing import capture_logs
 
 from adapters.llm_openai import OpenAIChatModel
-from domain.models import ChatMessage, CompletionChunk, GenerationOptions, Role, Usage
+from domain.models import ChatMessage, CompletionChunk, Ending, GenerationOptions, Role, Usage
 from tests.standins.openai_server import Behaviour, ErrorReply, OpenAIStandin
 
 MakeModel = Callable[..., OpenAIChatModel]
@@ -99,7 +99,9 @@ async def test_stream_from_a_server_ignoring_stream_options_has_no_usage_chunk(
 
     assert "".join(c.text for c in chunks) == "echo: how are you today"
     assert all(c.usage is None for c in chunks)
-    assert all(c.text for c in chunks)
+    *pieces, last = chunks
+    assert all(c.text for c in pieces)
+    assert (last.text, last.ending) == ("", Ending.COMPLETE)  # only says how it ended
 
 
 async def test_stream_falls_back_when_the_server_refuses_stream_options(

@@ -17,7 +17,7 @@ from domain.errors import (
     ModelUnavailable,
     RateLimited,
 )
-from domain.models import ChatMessage, CompletionChunk, Role
+from domain.models import ChatMessage, CompletionChunk, Ending, Role
 from tests.standins.openai_server import Behaviour, ErrorReply, OpenAIStandin
 
 MakeModel = Callable[..., OpenAIChatModel]
@@ -209,3 +209,59 @@ async def test_nothing_listening_is_model_unavailable(
 
     assert type(raised.value) is ModelUnavailable
     assert "cannot be reached" in raised.value.user_message
+
+
+UNREADABLE_BODIES = [
+    pytest.param(b"\xff\xfe\xfa\x81 not text", "application/json", id="not-utf8"),
+    pytest.param(b"{this is not json", "application/json", id="not-json"),
+    pytest.param(b"<html>502 Bad Gateway</html>", "text/html", id="html"),
+    pytest.param(b'{"choices": 5}', "application/json", id="choices-not-a-list"),
+    pytest.param(b'{"choices": [{"message": {"content": 7}}]}', "application/json", id="not-text"),
+    pytest.param(b"[1, 2, 3]", "application/json", id="a-list"),
+]
+
+
+@pytest.mark.parametrize(("body", "content_type"), UNREADABLE_BODIES)
+async def test_a_whole_answer_that_is_not_a_completion_is_model_unavailable(
+    make_model: MakeModel, standin: OpenAIStandin, body: bytes, content_type: str
+) -> None:
+    standin.default = Behaviour(body=body, content_type=content_type)
+
+    with capture_logs() as logs, pytest.raises(ModelUnavailable) as raised:
+        await make_model().complete(QUESTION, model="tiny-llm")
+
+    assert raised.value.user_message == "The language model sent an answer we could not read."
+    [failed] = [e for e in logs if e["event"] == "llm_request_failed"]
+    assert failed["error"] == "model_unavailable" and failed["cause"] is not None
+
+
+async def test_a_stream_stopped_by_max_tokens_says_it_is_too_long(
+    make_model: MakeModel, standin: OpenAIStandin
+) -> None:
+    finish = b'{"choices": [{"index": 0, "delta": {}, "finish_reason": "length"}]}'
+    piece = b'{"choices": [{"index": 0, "delta": {"content": "so far"}, "finish_reason": null}]}'
+    standin.default = Behaviour(
+        body=b"data: " + piece + b"\n\ndata: " + finish + b"\n\ndata: [DONE]\n\n",
+        content_type="text/event-stream",
+    )
+    chunks: list[CompletionChunk] = []
+
+    await first_chunks(make_model(), chunks)
+
+    assert "".join(c.text for c in chunks) == "so far"
+    assert chunks[-1].ending is Ending.TOO_LONG
+
+
+async def test_a_stream_that_ends_without_finish_reason_says_it_was_cut(
+    make_model: MakeModel, standin: OpenAIStandin
+) -> None:
+    standin.default = Behaviour(cut_after_chunks=2)
+    chunks: list[CompletionChunk] = []
+
+    with capture_logs() as logs:
+        await first_chunks(make_model(), chunks)
+
+    assert [c.text for c in chunks] == ["echo: ", "what ", ""]
+    assert chunks[-1].ending is Ending.CUT
+    [finished] = [e for e in logs if e["event"] == "llm_request_finished"]
+    assert finished["ending"] == "cut" and finished["log_level"] == "warning"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from adapters.storage_sql.tables import (
     metadata,
     predictions,
 )
-from domain.models import Dataset, ProposalKind, ProposalStatus, utcnow
+from domain.models import Dataset, Ending, ProposalKind, ProposalStatus, utcnow
 from tests.contract.storage_support import fresh_postgres_database, sqlite_url
 
 TABLES = {
@@ -71,7 +71,7 @@ async def test_a_fresh_database_migrates_to_head(url: str) -> None:
         await storage.migrate()
     finally:
         await storage.aclose()
-    assert await inspect_db(url, _revision) == head_revision() == "0003"
+    assert await inspect_db(url, _revision) == head_revision() == "0004"
     assert await inspect_db(url, _tables) == TABLES | {"alembic_version"}
 
 
@@ -180,13 +180,18 @@ def _corrections_before_review(conn: Connection) -> None:
     command.upgrade(alembic_config(connection=conn), "head")
 
 
-async def test_corrections_from_before_review_are_approved_or_queued(url: str) -> None:
+async def prepared(url: str, prepare: Callable[[Connection], None]) -> None:
+    """Run ``prepare`` (data at an old revision, then the upgrade) in one transaction."""
     engine = create_async_engine(url)
     try:
         async with engine.begin() as conn:
-            await conn.run_sync(_corrections_before_review)
+            await conn.run_sync(prepare)
     finally:
         await engine.dispose()
+
+
+async def test_corrections_from_before_review_are_approved_or_queued(url: str) -> None:
+    await prepared(url, _corrections_before_review)
     storage = SqlStorage(url)
     try:
         async with storage.unit_of_work() as uow:
@@ -214,3 +219,28 @@ async def test_corrections_from_before_review_are_approved_or_queued(url: str) -
     assert queued.proposer.name == "Mo" and queued.guild_id == "g1"
     assert queued.status is ProposalStatus.PENDING and queued.kind is ProposalKind.CORRECTION
     assert queued.created_at == datetime(2026, 11, 30, 10, 1, tzinfo=UTC)
+
+
+def _an_answer_before_endings(conn: Connection) -> None:
+    """A database at 0003 holding one answer, from before answers said how they ended."""
+    command.upgrade(alembic_config(connection=conn), "0003")
+    conn.execute(
+        predictions.insert().values(
+            id="old", conversation_id="c", prompt="q", context=[], answer="a",
+            model_version="m", latency_ms=1.0, author_id="u", author_name="U",
+            author_is_trainer=False, place_conversation_id="c",
+            created_at=datetime(2026, 12, 1, tzinfo=UTC),
+        )
+    )  # fmt: skip
+    command.upgrade(alembic_config(connection=conn), "head")
+
+
+async def test_answers_stored_before_0004_are_complete(url: str) -> None:
+    await prepared(url, _an_answer_before_endings)
+    storage = SqlStorage(url)
+    try:
+        async with storage.unit_of_work() as uow:
+            old = await uow.predictions.get("old")
+    finally:
+        await storage.aclose()
+    assert old is not None and old.complete and old.ending is Ending.COMPLETE

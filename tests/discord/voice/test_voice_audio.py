@@ -16,6 +16,7 @@ from adapters.discord.voice import (
     speakable,
 )
 from domain.errors import ModelUnavailable
+from domain.models import Actor, Ending, Place, Prediction, Usage, new_id, utcnow
 from domain.services.chat import AnswerStream
 
 
@@ -185,15 +186,49 @@ class Sink:
         self.closed = complete
 
 
-def answer(pieces: list[str], *, fail: bool = False) -> AnswerStream:
+def answer(
+    pieces: list[str], *, fail: bool = False, stored: Prediction | None = None
+) -> AnswerStream:
     async def generate(stream: AnswerStream) -> AsyncGenerator[str, None]:
         for piece in pieces:
             yield piece
         if fail:
             raise ModelUnavailable("down")
-        stream.prediction = "stored"  # type: ignore[assignment]
+        stream.prediction = stored or "stored"  # type: ignore[assignment]
 
     return AnswerStream(generate)
+
+
+def cut_prediction(text: str) -> Prediction:
+    return Prediction(
+        id=new_id(),
+        conversation_id="c",
+        prompt="q",
+        context=(),
+        answer=text,
+        model_version="base",
+        latency_ms=1.0,
+        usage=Usage(),
+        author=Actor("u", "u"),
+        place=Place("c"),
+        created_at=utcnow(),
+        ending=Ending.CUT,
+    )
+
+
+async def test_an_answer_stored_as_cut_off_is_spoken_with_the_note() -> None:
+    sink = Sink()
+    stored = cut_prediction("Hello there, my fri")
+    tapped = tap_stream(
+        answer(["Hello there, ", "my fri"], stored=stored), lambda: sink, cut_note="Cut off."
+    )
+
+    async with tapped:
+        got = [piece async for piece in tapped]
+
+    assert got == ["Hello there, ", "my fri"]  # the text itself carries no note
+    assert sink.pieces == ["Hello there, ", "my fri", "… Cut off."]
+    assert sink.closed is True and tapped.prediction is stored
 
 
 async def test_the_tap_sees_every_piece_and_keeps_the_prediction() -> None:
