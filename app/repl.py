@@ -21,6 +21,7 @@ from rich.markup import escape as esc
 
 from app.backup_daily import start_daily_backups
 from app.bootstrap import Overrides, bootstrap
+from app.commands import management
 from app.logging import configure_logging, configure_terminal_logging
 from app.session import DeferredRunner, Session, report_error, terminal_actor
 from app.settings import Settings
@@ -266,10 +267,8 @@ async def _rate(session: Session, rating: Rating) -> None:
 
 
 async def _management(session: Session, args: list[str]) -> None:
-    from app.cli import app
-
     runner = DeferredRunner()
-    command = typer.main.get_command(app)
+    command = typer.main.get_command(management)
     try:
         command.main(args=args, prog_name="", standalone_mode=False, obj=runner)
     except (typer.Exit, typer.Abort):

@@ -4,14 +4,9 @@
 ``TrainerBot`` directly and point it at the local emulator.
 """
 
-from adapters.discord.bot import (
-    BotServices,
-    CogFactory,
-    DiscordLoginFailed,
-    TrainerBot,
-    run_discord,
-)
+from adapters.discord.bot import DiscordLoginFailed, TrainerBot, run_discord
 from adapters.discord.config import DiscordConfig
+from adapters.discord.host import BotServices, CogFactory
 
 __all__ = [
     "BotServices",

@@ -9,7 +9,7 @@ import discord
 import structlog
 
 from adapters.discord.i18n import t
-from adapters.discord.replies import PLACEHOLDER
+from adapters.discord.replies import reply_state
 from adapters.discord.streaming import Editable, Send, StreamingReply
 from adapters.discord.views import answer_view
 from domain.errors import DomainError
@@ -17,7 +17,7 @@ from domain.models import Ending, Prediction
 from domain.services.chat import AnswerStream
 
 if TYPE_CHECKING:
-    from adapters.discord.bot import TrainerBot
+    from adapters.discord.host import AnswerHost
 
 log = structlog.get_logger()
 
@@ -31,7 +31,7 @@ def quote(text: str, *, limit: int = 1500) -> str:
 
 
 async def deliver(
-    bot: TrainerBot,
+    bot: AnswerHost,
     stream: AnswerStream,
     *,
     first: Send,
@@ -62,7 +62,7 @@ async def deliver(
 
 
 async def _deliver(
-    bot: TrainerBot,
+    bot: AnswerHost,
     stream: AnswerStream,
     *,
     first: Send,
@@ -116,7 +116,7 @@ def interaction_senders(interaction: discord.Interaction[Any]) -> tuple[Send, Se
         if view is not None:
             kwargs["view"] = view
         message = await interaction.edit_original_response(**kwargs)
-        interaction.extras[PLACEHOLDER] = False
+        reply_state(interaction).placeholder = False
         return message
 
     async def more(content: str, view: discord.ui.View | None) -> Editable:

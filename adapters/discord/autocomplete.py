@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 
 if TYPE_CHECKING:
-    from adapters.discord.bot import TrainerBot
+    from adapters.discord.host import Host
 
 MAX_CHOICES = 25  # Discord's limit
 
@@ -31,8 +31,8 @@ def _choices(items: Iterable[tuple[str, str]], current: str) -> list[app_command
     return (starts + contains)[:MAX_CHOICES]
 
 
-def _bot(interaction: discord.Interaction[Any]) -> TrainerBot:
-    bot: TrainerBot = interaction.client
+def _bot(interaction: discord.Interaction[Any]) -> Host:
+    bot: Host = interaction.client
     return bot
 
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections.abc import AsyncGenerator, Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import discord
 import structlog
@@ -19,6 +18,7 @@ from adapters.discord.config import DiscordConfig
 from adapters.discord.context import actor_of, bind_interaction
 from adapters.discord.errors import report_error
 from adapters.discord.help import load_help
+from adapters.discord.host import AnswerListener, AnswerSink, BotHost, BotServices, CogFactory
 from adapters.discord.i18n import guild_lang, t
 from adapters.discord.i18n.translator import CommandTranslator
 from adapters.discord.jobboard import JobBoard
@@ -28,32 +28,10 @@ from adapters.discord.review_views import ReviewButton
 from adapters.discord.views import CorrectButton, RateButton
 from domain.errors import DomainError
 from domain.models import Actor
-from domain.ports import ArtifactStore, SpeechToText
-from domain.services.chat import AnswerStream, ChatService
-from domain.services.datasets import DatasetService
-from domain.services.evaluation import EvaluationService
-from domain.services.feedback import FeedbackService
-from domain.services.models import ModelService
-from domain.services.review import ReviewService
-from domain.services.training import TrainingService
+from domain.services.chat import AnswerStream
 
 log = structlog.get_logger()
 T = TypeVar("T")
-
-CogFactory = Callable[["TrainerBot"], commands.Cog]
-"""Builds an extra cog for the bot (the voice commands plug in here)."""
-
-
-class AnswerSink(Protocol):
-    """Receives an answer's text as it streams (the voice cog speaks it)."""
-
-    def feed(self, piece: str) -> None: ...
-
-    def close(self, *, complete: bool) -> None: ...
-
-
-AnswerListener = Callable[[discord.abc.User, discord.Guild | None], AnswerSink | None]
-"""Asked for every chat answer: return a sink to follow it, or None."""
 
 
 def tap_stream(
@@ -95,21 +73,6 @@ class DiscordLoginFailed(DomainError):
     """Discord refused to let the bot in; the message says what to fix."""
 
     key = "discord_login_failed"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BotServices:
-    """What the bot may use: the domain services and the ports it talks to directly."""
-
-    chat: ChatService
-    feedback: FeedbackService
-    review: ReviewService
-    datasets: DatasetService
-    training: TrainingService
-    evaluation: EvaluationService
-    models: ModelService
-    artifacts: ArtifactStore
-    speech: SpeechToText | None = None
 
 
 def build_intents(config: DiscordConfig) -> discord.Intents:
@@ -206,8 +169,9 @@ class TrainerBot(commands.Bot):
 
         self.help_pages = await asyncio.to_thread(load_help, self.config.help_file)
         await self.tree.set_translator(CommandTranslator())
-        for factory in (*default_cogs(self), *self._extra_cogs):
-            await self.add_cog(factory(self))
+        host: BotHost = self  # what the cogs see of the bot (mypy checks it fits)
+        for factory in (*default_cogs(host), *self._extra_cogs):
+            await self.add_cog(factory(host))
         permissions = trainer_permissions(self.config.trainer_permission)
         for command in self.tree.get_commands():
             if command.extras.get("trainer") and not isinstance(command, app_commands.ContextMenu):

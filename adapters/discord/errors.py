@@ -18,7 +18,7 @@ from discord import app_commands
 
 from adapters.discord.i18n import error_text, lang_of, t
 from adapters.discord.permissions import NotTrainer, OnCooldown
-from adapters.discord.replies import PLACEHOLDER
+from adapters.discord.replies import reply_state
 from domain.errors import DomainError
 
 log = structlog.get_logger()
@@ -69,15 +69,16 @@ async def report_error(interaction: discord.Interaction[Any], error: BaseExcepti
 
 
 async def _tell(interaction: discord.Interaction[Any], text: str) -> None:
-    if isinstance(interaction.extras.get("error_sent"), bool):
+    state = reply_state(interaction)
+    if state.error_sent:
         return  # one error message per interaction
-    interaction.extras["error_sent"] = True
+    state.error_sent = True
     try:
         if not interaction.response.is_done():
             await interaction.response.send_message(text, ephemeral=True)
-        elif interaction.extras.get(PLACEHOLDER):
+        elif state.placeholder:
             await interaction.edit_original_response(content=f"⚠️ {text}", view=None)
-            interaction.extras[PLACEHOLDER] = False
+            state.placeholder = False
         else:
             await interaction.followup.send(text, ephemeral=True)
     except discord.HTTPException as exc:  # expired token, deleted channel…

@@ -11,7 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 if TYPE_CHECKING:
-    from adapters.discord.bot import TrainerBot
+    from adapters.discord.host import ChatHost, Host
 
 T = TypeVar("T")
 
@@ -54,7 +54,7 @@ def trainer_permissions(flag: str) -> discord.Permissions | None:
 
 def require_trainer(interaction: discord.Interaction[Any]) -> bool:
     """For a cog's ``interaction_check``: refuse (``NotTrainer``) unless a trainer."""
-    bot: TrainerBot = interaction.client
+    bot: Host = interaction.client
     allowed = is_trainer(interaction.user, bot.config.trainer_role)
     if allowed or interaction.type is discord.InteractionType.autocomplete:
         return allowed
@@ -92,7 +92,7 @@ def cooldown(kind: str) -> Callable[[T], T]:
     """An app-command check sharing the bot's ``kind`` cooldown (chat, transcribe)."""
 
     async def predicate(interaction: discord.Interaction[Any]) -> bool:
-        bot: TrainerBot = interaction.client
+        bot: ChatHost = interaction.client
         retry_after = bot.cooldowns[kind].hit(interaction.user.id)
         if retry_after > 0:
             raise OnCooldown(retry_after)
@@ -104,7 +104,7 @@ def cooldown(kind: str) -> Callable[[T], T]:
 class TrainerCog(commands.Cog):
     """A cog whose every command needs the trainer role (checked by ``require_trainer``)."""
 
-    def __init__(self, bot: TrainerBot) -> None:
+    def __init__(self, bot: Host) -> None:
         self.bot = bot
 
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:

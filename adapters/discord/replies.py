@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import discord
@@ -18,8 +19,24 @@ from discord.utils import MISSING
 T = TypeVar("T")
 
 DEFER_AFTER = 1.0  # seconds of work before ``quick`` defers
-PLACEHOLDER = "trainerbot_placeholder"  # extras key: a public "thinking…" awaits its content
-ACK_MS = "trainerbot_ack_ms"  # extras key: ms from the interaction's creation to our ack
+_STATE = "trainerbot"  # the one key of ours in ``interaction.extras``
+
+
+@dataclass(slots=True)
+class ReplyState:
+    """What the bot did with one interaction's response so far."""
+
+    placeholder: bool = False  # a public "thinking…" awaits its content
+    ack_ms: float | None = None  # ms from the interaction's creation to our acknowledgement
+    error_sent: bool = False  # one error message per interaction
+
+
+def reply_state(interaction: discord.Interaction[Any]) -> ReplyState:
+    """The interaction's reply state (kept in its ``extras``, which discord.py offers)."""
+    state = interaction.extras.get(_STATE)
+    if not isinstance(state, ReplyState):
+        state = interaction.extras[_STATE] = ReplyState()
+    return state
 
 
 def ms_since_created(interaction_id: int) -> float:
@@ -33,8 +50,8 @@ async def defer(interaction: discord.Interaction[Any], *, ephemeral: bool) -> No
     if interaction.response.is_done():
         return
     await interaction.response.defer(ephemeral=ephemeral, thinking=True)
-    interaction.extras[PLACEHOLDER] = not ephemeral
-    interaction.extras[ACK_MS] = ms_since_created(interaction.id)
+    reply_state(interaction).placeholder = not ephemeral
+    reply_state(interaction).ack_ms = ms_since_created(interaction.id)
 
 
 async def send(
@@ -59,11 +76,11 @@ async def send(
         kwargs["allowed_mentions"] = allowed_mentions
     if not interaction.response.is_done():
         callback = await interaction.response.send_message(content, **kwargs)
-        interaction.extras[ACK_MS] = ms_since_created(interaction.id)
+        reply_state(interaction).ack_ms = ms_since_created(interaction.id)
         resource = callback.resource
         return resource if isinstance(resource, discord.InteractionMessage) else None
     message = await interaction.followup.send(content or MISSING, wait=True, **kwargs)
-    interaction.extras[PLACEHOLDER] = False
+    reply_state(interaction).placeholder = False
     return message
 
 
@@ -81,7 +98,7 @@ async def fill_original(
     if attachments is not None:
         kwargs["attachments"] = attachments
     message = await interaction.edit_original_response(**kwargs)
-    interaction.extras[PLACEHOLDER] = False
+    reply_state(interaction).placeholder = False
     return message
 
 

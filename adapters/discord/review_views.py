@@ -25,7 +25,7 @@ from domain.models import Actor, Proposal, ProposalKind, ProposalStatus
 from domain.services.review import Decision, ProposalView, ReviewService
 
 if TYPE_CHECKING:
-    from adapters.discord.bot import TrainerBot
+    from adapters.discord.host import ReviewHost
 
 log = structlog.get_logger()
 
@@ -156,7 +156,7 @@ async def next_after(
 
 async def advance(interaction: discord.Interaction[Any], current: Proposal, note: str) -> None:
     """Show the proposal after ``current`` in the queue message (already acknowledged)."""
-    bot: TrainerBot = interaction.client
+    bot: ReviewHost = interaction.client
     review = bot.services.review
     actor = bot.actor(interaction.user)
     lang = lang_of(interaction)
@@ -189,7 +189,7 @@ def decision_text(lang: str, decision: Decision) -> str:
     return text
 
 
-async def tell_proposer(bot: TrainerBot, decision: Decision, guild: discord.Guild | None) -> None:
+async def tell_proposer(bot: ReviewHost, decision: Decision, guild: discord.Guild | None) -> None:
     """A DM to the proposer, where they accept one; the decision stands either way."""
     proposal = decision.proposal
     user_id = discord_user_id(proposal.proposer)
@@ -248,7 +248,7 @@ class ReviewButton(
             await report_error(interaction, error)
 
     async def _run(self, interaction: discord.Interaction[Any]) -> None:
-        bot: TrainerBot = interaction.client
+        bot: ReviewHost = interaction.client
         review = bot.services.review
         actor = bot.actor(interaction.user)
         lang = lang_of(interaction)
@@ -289,7 +289,7 @@ class EditModal(ReportingModal):
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
         bind_interaction(interaction)
         require_trainer(interaction)
-        bot: TrainerBot = interaction.client
+        bot: ReviewHost = interaction.client
         await interaction.response.defer()
         decision = await bot.services.review.edit_and_approve(
             self.ref, bot.actor(interaction.user), self.answer.value
@@ -316,7 +316,7 @@ class RejectModal(ReportingModal):
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
         bind_interaction(interaction)
         require_trainer(interaction)
-        bot: TrainerBot = interaction.client
+        bot: ReviewHost = interaction.client
         await interaction.response.defer()
         decision = await bot.services.review.reject(
             self.ref, bot.actor(interaction.user), self.reason.value or None

@@ -17,7 +17,7 @@ from domain.models import Rating
 from domain.services.feedback import CorrectionOutcome
 
 if TYPE_CHECKING:
-    from adapters.discord.bot import TrainerBot
+    from adapters.discord.host import Host
 
 MODAL_TEXT_LIMIT = 4000  # Discord's limit for a text input
 
@@ -47,7 +47,7 @@ class RateButton(
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         bind_interaction(interaction)
-        bot: TrainerBot = interaction.client
+        bot: Host = interaction.client
         try:
             rating = Rating.UP if self.rating == "up" else Rating.DOWN
             outcome = await bot.services.feedback.rate(
@@ -105,7 +105,7 @@ def answer_view(prediction_id: str, lang: str) -> discord.ui.View:
 async def open_correction(interaction: discord.Interaction[Any], ref: str) -> None:
     """Open the correction modal for the answer ``ref`` points at (prefilled); who may
     not correct it is refused now, before writing anything."""
-    bot: TrainerBot = interaction.client
+    bot: Host = interaction.client
     prediction = await bot.services.feedback.correctable(ref, bot.actor(interaction.user))
     modal = CorrectionModal(prediction.id, prediction.answer, lang_of(interaction))
     await interaction.response.send_modal(modal)
@@ -131,7 +131,7 @@ class CorrectionModal(ReportingModal):
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
         bind_interaction(interaction)
-        bot: TrainerBot = interaction.client
+        bot: Host = interaction.client
         await defer(interaction, ephemeral=True)
         outcome = await bot.services.feedback.correct(
             self.ref, bot.actor(interaction.user), self.answer.value

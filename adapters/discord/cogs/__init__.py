@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 from discord.ext import commands
 
 if TYPE_CHECKING:
-    from adapters.discord.bot import CogFactory, TrainerBot
+    from adapters.discord.host import BotHost, CogFactory
 
 
-def default_cogs(bot: TrainerBot) -> list[CogFactory]:
+def default_cogs(bot: BotHost) -> list[CogFactory]:
     """The cogs every bot has; speech only with a speech-to-text adapter."""
     from adapters.discord.cogs.chat import ChatCog
     from adapters.discord.cogs.datasets import DatasetCog
@@ -37,7 +37,7 @@ def default_cogs(bot: TrainerBot) -> list[CogFactory]:
     speech = bot.services.speech
     if speech is not None:
 
-        def speech_cog(b: TrainerBot) -> commands.Cog:
+        def speech_cog(b: BotHost) -> commands.Cog:
             return SpeechCog(b, speech)
 
         factories.append(speech_cog)

@@ -17,11 +17,11 @@ from adapters.discord.context import bind_message, interaction_place, place_of
 from adapters.discord.errors import report_message_error
 from adapters.discord.i18n import guild_lang, lang_of, t
 from adapters.discord.permissions import cooldown
-from adapters.discord.replies import ACK_MS, defer, quick, send
+from adapters.discord.replies import defer, quick, reply_state, send
 from domain.services.chat import Question
 
 if TYPE_CHECKING:
-    from adapters.discord.bot import TrainerBot
+    from adapters.discord.host import ChatHost
 
 log = structlog.get_logger()
 
@@ -31,7 +31,7 @@ def strip_mentions(content: str, user_id: int) -> str:
 
 
 class ChatCog(commands.Cog):
-    def __init__(self, bot: TrainerBot) -> None:
+    def __init__(self, bot: ChatHost) -> None:
         self.bot = bot
         self._warned: dict[int, float] = {}  # user id -> when told to slow down
 
@@ -59,7 +59,7 @@ class ChatCog(commands.Cog):
             first=first,
             more=more,
             lang=lang,
-            ack_ms=interaction.extras.get(ACK_MS),
+            ack_ms=reply_state(interaction).ack_ms,
         )
 
     @app_commands.command(name="forget", description="Start this conversation afresh")
@@ -124,7 +124,7 @@ class ChatCog(commands.Cog):
 
 
 async def answer_message(
-    bot: TrainerBot, message: discord.Message, text: str, *, lang: str, preface: str = ""
+    bot: ChatHost, message: discord.Message, text: str, *, lang: str, preface: str = ""
 ) -> None:
     """Answer ``text`` (said in ``message``) in the message's conversation."""
     question = Question(

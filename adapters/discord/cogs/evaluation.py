@@ -14,12 +14,14 @@ from adapters.discord.chunking import fit
 from adapters.discord.i18n import lang_of, t
 from adapters.discord.permissions import TrainerCog
 from adapters.discord.progress import LatestEditor
-from adapters.discord.replies import PLACEHOLDER, defer, fill_original
+from adapters.discord.replies import defer, fill_original, reply_state
 from domain.errors import InvalidInput
 from domain.models import TestCase
 from domain.testcases import TestSetLimits, parse_test_cases
 
 if TYPE_CHECKING:
+    from adapters.discord.host import EvaluationHost
+
     pass
 
 INLINE_NAME = "inline.json"
@@ -27,6 +29,10 @@ INLINE_NAME = "inline.json"
 
 class EvaluationCog(TrainerCog):
     limits = TestSetLimits()
+
+    def __init__(self, bot: EvaluationHost) -> None:
+        super().__init__(bot)
+        self.bot: EvaluationHost = bot
 
     async def parse(self, name: str, data: bytes) -> list[TestCase]:
         limits = self.limits
@@ -71,7 +77,7 @@ class EvaluationCog(TrainerCog):
         lang = lang_of(interaction)
         starting = t(lang, "test.running", done=0, total=len(parsed))
         await fill_original(interaction, content=starting)
-        interaction.extras[PLACEHOLDER] = True  # a failure replaces the progress line
+        reply_state(interaction).placeholder = True  # a failure replaces the progress line
 
         async def edit(content: str) -> None:
             await interaction.edit_original_response(content=content)

@@ -17,7 +17,7 @@ from adapters.discord.replies import quick, send
 from adapters.discord.views import correction_text, open_correction
 
 if TYPE_CHECKING:
-    from adapters.discord.bot import TrainerBot
+    from adapters.discord.host import FeedbackHost
 
 _LINK = re.compile(r"https?://(?:\w+\.)?discord(?:app)?\.com/channels/(?:@me|\d+)/\d+/(\d+)")
 
@@ -30,7 +30,7 @@ def message_reference(text: str) -> str:
 
 
 class FeedbackCog(commands.Cog):
-    def __init__(self, bot: TrainerBot) -> None:
+    def __init__(self, bot: FeedbackHost) -> None:
         self.bot = bot
         self.menu = app_commands.ContextMenu(
             name="Correct this answer", callback=self.correct_from_menu

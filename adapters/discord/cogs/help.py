@@ -13,11 +13,11 @@ from adapters.discord.replies import send
 from adapters.discord.views import Pager
 
 if TYPE_CHECKING:
-    from adapters.discord.bot import TrainerBot
+    from adapters.discord.host import HelpHost
 
 
 class HelpCog(commands.Cog):
-    def __init__(self, bot: TrainerBot) -> None:
+    def __init__(self, bot: HelpHost) -> None:
         self.bot = bot
 
     @app_commands.command(name="hi", description="Say hello to the bot")

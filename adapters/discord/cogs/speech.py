@@ -21,20 +21,20 @@ from adapters.discord.context import bind_message, interaction_place
 from adapters.discord.errors import report_message_error
 from adapters.discord.i18n import guild_lang, lang_of, t
 from adapters.discord.permissions import cooldown
-from adapters.discord.replies import ACK_MS, defer, fill_original, send
+from adapters.discord.replies import defer, fill_original, reply_state, send
 from domain.errors import SpeechError
 from domain.models import Audio, Transcript
 from domain.ports import SpeechToText
 from domain.services.chat import Question
 
 if TYPE_CHECKING:
-    from adapters.discord.bot import TrainerBot
+    from adapters.discord.host import SpeechHost
 
 log = structlog.get_logger()
 
 
 class SpeechCog(commands.Cog):
-    def __init__(self, bot: TrainerBot, speech: SpeechToText) -> None:
+    def __init__(self, bot: SpeechHost, speech: SpeechToText) -> None:
         self.bot = bot
         self.speech = speech
 
@@ -95,7 +95,7 @@ class SpeechCog(commands.Cog):
             more=more,
             lang=lang,
             preface=preface,
-            ack_ms=interaction.extras.get(ACK_MS),
+            ack_ms=reply_state(interaction).ack_ms,
         )
 
     @commands.Cog.listener()

@@ -22,7 +22,7 @@ from domain.models import JobStatus, TrainingJob
 from domain.services.training import TrainingService
 
 if TYPE_CHECKING:
-    from adapters.discord.bot import TrainerBot
+    from adapters.discord.host import TrainingHost
 
 log = structlog.get_logger()
 
@@ -35,8 +35,9 @@ class TrainingCog(TrainerCog):
         extras={"trainer": True},
     )
 
-    def __init__(self, bot: TrainerBot) -> None:
+    def __init__(self, bot: TrainingHost) -> None:
         super().__init__(bot)
+        self.bot: TrainingHost = bot
         self._reports_resumed = False
 
     @property

@@ -25,7 +25,7 @@ from domain.errors import DomainError
 from domain.ports import TextToSpeech
 
 if TYPE_CHECKING:
-    from adapters.discord.bot import AnswerSink, TrainerBot
+    from adapters.discord.host import AnswerSink, VoiceHost
 
 log = structlog.get_logger()
 
@@ -37,7 +37,7 @@ class VoiceUnavailable(DomainError):
 class VoiceCog(commands.Cog):
     def __init__(
         self,
-        bot: TrainerBot,
+        bot: VoiceHost,
         tts: TextToSpeech,
         *,
         speech_file: SpeechFile,
