@@ -317,6 +317,7 @@ async def _bootstrap(
         models=models,
         default_backend=settings.training.default_backend,
         max_concurrent_jobs=settings.training.max_concurrent_jobs,
+        progress_interval=settings.training.progress_interval,
         clock=clock,
     )
     evaluation = EvaluationService(

@@ -14,16 +14,16 @@ from typing import TYPE_CHECKING
 import structlog
 
 from app.backup_daily import start_daily_backups
-from app.bootstrap import bootstrap, describe
+from app.bootstrap import Container, bootstrap, describe
 from app.logging import configure_logging
 from app.malloc import limit_malloc_arenas
 from app.settings import Settings
 from app.speech import build_speech_to_text, build_text_to_speech
 from domain.errors import DomainError
-from domain.ports import TextToSpeech
+from domain.ports import SpeechToText, TextToSpeech
 
 if TYPE_CHECKING:
-    from adapters.discord import CogFactory
+    from adapters.discord import BotServices, CogFactory
 
 log = structlog.get_logger()
 
@@ -59,14 +59,26 @@ async def _until_signalled(main: Coroutine[object, object, int]) -> int:
             loop.remove_signal_handler(sig)
 
 
+def bot_services(container: Container, speech: SpeechToText | None) -> BotServices:
+    """What the Discord bot is given of the container (the tests' harness uses it too)."""
+    from adapters.discord import BotServices
+
+    return BotServices(
+        chat=container.chat,
+        feedback=container.feedback,
+        review=container.review,
+        datasets=container.datasets,
+        training=container.training,
+        evaluation=container.evaluation,
+        models=container.models,
+        artifacts=container.artifacts,
+        speech=speech,
+    )
+
+
 async def serve_discord(settings: Settings) -> int:
     """Run the Discord bot until it is stopped; close everything on the way out."""
-    from adapters.discord import (
-        BotServices,
-        DiscordConfig,
-        DiscordLoginFailed,
-        run_discord,
-    )
+    from adapters.discord import DiscordConfig, DiscordLoginFailed, run_discord
 
     d = settings.discord
     assert d.token is not None
@@ -108,17 +120,7 @@ async def serve_discord(settings: Settings) -> int:
             api_base=d.api_base,
             gateway_url=d.gateway_url,
         )
-        services = BotServices(
-            chat=container.chat,
-            feedback=container.feedback,
-            review=container.review,
-            datasets=container.datasets,
-            training=container.training,
-            evaluation=container.evaluation,
-            models=container.models,
-            artifacts=container.artifacts,
-            speech=speech,
-        )
+        services = bot_services(container, speech)
         await run_discord(services, config, extra_cogs=extra_cogs)
         return 0
     except DiscordLoginFailed as error:

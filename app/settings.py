@@ -121,6 +121,9 @@ class ReviewSettings(BaseModel):
 class TrainingSettings(BaseModel):
     default_backend: str = "local"
     max_concurrent_jobs: int = Field(1, ge=1, le=8)
+    progress_interval: float = Field(
+        0.5, ge=0.0, le=60.0, description="Seconds between a job's stored progress reports."
+    )
 
 
 class FineTuneSettings(BaseModel):

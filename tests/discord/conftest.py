@@ -2,8 +2,10 @@
 # ruff: noqa: ASYNC109
 """The real ``TrainerBot`` with real domain services, logged in to the local emulator.
 
-Storage, the LLM, memory and training are the working fakes from ``tests/fakes``; the
-artifact store is the real file-system one (``/getfile`` must be safe against it).
+The services are built by ``app.bootstrap`` — the composition root production uses —
+with storage, the LLM, memory and training overridden by the working fakes from
+``tests/fakes``; the artifact store is the real file-system one (``/getfile`` must be
+safe against it).
 """
 
 from __future__ import annotations
@@ -20,14 +22,10 @@ import pytest
 
 from adapters.artifacts_fs import FileSystemArtifactStore
 from adapters.discord import BotServices, DiscordConfig, TrainerBot
-from domain.ports import ChatModel
-from domain.services.chat import ChatPolicy, ChatService
-from domain.services.datasets import DatasetService
-from domain.services.evaluation import EvaluationService
-from domain.services.feedback import FeedbackService
-from domain.services.models import ModelService
-from domain.services.review import ReviewPolicy, ReviewService
-from domain.services.training import TrainingService
+from app.bootstrap import Container, Overrides, bootstrap
+from app.main import bot_services
+from app.settings import Settings
+from domain.ports import ArtifactStore, ChatModel
 from tests.discord_emulator import (
     Channel,
     DiscordEmulator,
@@ -68,7 +66,7 @@ class Harness:
     llm: FakeChatModel
     speech: FakeSpeechToText
     backend: FakeTrainingBackend
-    artifacts: FileSystemArtifactStore
+    artifacts: ArtifactStore
     guild: Guild
     general: Channel
     chat: Channel  # a configured chat channel
@@ -107,42 +105,57 @@ class Harness:
         return list(self.db.committed.predictions.values())
 
 
-def _services(
-    tmp_path: Path,
-    review: ReviewPolicy | None = None,
-    *,
-    real_llm: ChatModel | None = None,
-    policy: ChatPolicy | None = None,
-) -> tuple[BotServices, FakeDatabase, FakeChatModel, FakeSpeechToText, FakeTrainingBackend, Any]:
+def _deep_merge(base: dict[str, Any], more: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in more.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+async def _container(
+    tmp_path: Path, app_settings: dict[str, Any], real_llm: ChatModel | None
+) -> tuple[Container, FakeDatabase, FakeChatModel, FakeTrainingBackend]:
+    """The services as production builds them (``bootstrap``), over the working fakes."""
     db = FakeDatabase()
-    uow = db.unit_of_work
     memory = FakeExampleMemory()
     llm = FakeChatModel()
-    models = ModelService(uow=uow)
-    artifacts = FileSystemArtifactStore(tmp_path / "artifacts")
     backend = FakeTrainingBackend("local", memory=memory, steps=4)
-    chat = ChatService(
-        uow=uow,
-        llm=real_llm or llm,
-        models=models,
-        memory=memory,
-        policy=policy or ChatPolicy(system_prompt="You are a test assistant."),
-    )
-    speech = FakeSpeechToText()
-    services = BotServices(
-        chat=chat,
-        feedback=FeedbackService(uow=uow, review=review),
-        review=ReviewService(uow=uow, policy=review, offload=inline_offload),
-        datasets=DatasetService(uow=uow, artifacts=artifacts, offload=inline_offload),
-        training=TrainingService(
-            uow=uow, backends={"local": backend}, models=models, progress_interval=0.0
+    settings = Settings(
+        _env_file=None,
+        **_deep_merge(
+            {
+                "data_dir": tmp_path / "data",
+                "llm": {"model": BASE_MODEL, "base_url": "http://127.0.0.1:9/v1"},
+                "chat": {"system_prompt": "You are a test assistant."},
+                "training": {"progress_interval": 0.0},
+            },
+            app_settings,
         ),
-        evaluation=EvaluationService(uow=uow, chat=chat, models=models, artifacts=artifacts),
-        models=models,
-        artifacts=artifacts,
-        speech=speech,
     )
-    return services, db, llm, speech, backend, artifacts
+    container = await bootstrap(
+        settings,
+        Overrides(
+            uow=db.unit_of_work,
+            llm=real_llm or llm,
+            memory=memory,
+            artifacts=FileSystemArtifactStore(tmp_path / "artifacts"),
+            backends={"local": backend},
+            offload=inline_offload,
+            no_charts=True,
+        ),
+    )
+    return container, db, llm, backend
+
+
+@pytest.fixture
+async def services(tmp_path: Path) -> AsyncIterator[BotServices]:
+    """The bot's services alone, from ``bootstrap`` over the fakes (no bot started)."""
+    container, *_ = await _container(tmp_path, {}, None)
+    yield bot_services(container, FakeSpeechToText())
+    await container.aclose()
 
 
 @pytest.fixture
@@ -156,10 +169,14 @@ BotFactory = Callable[..., Awaitable[Harness]]
 
 @pytest.fixture
 async def start_bot(emulator: DiscordEmulator, tmp_path: Path) -> AsyncIterator[BotFactory]:
-    """``await start_bot(**config_overrides)``: the world, the services and a ready bot
-    (``review=ReviewPolicy(…)`` sets who may teach and the daily proposal limit;
-    ``real_llm=`` answers with another ``ChatModel``, ``chat_policy=`` its policy)."""
+    """``await start_bot(**config_overrides)``: the world, the services and a ready bot.
+
+    The services come from ``bootstrap`` as in production; ``app_settings={"review":
+    {"proposals_per_day": 2}}`` changes app settings (nested, merged), ``real_llm=``
+    answers with another ``ChatModel``; every other keyword is a ``DiscordConfig`` field.
+    """
     started: list[tuple[TrainerBot, asyncio.Task[None]]] = []
+    containers: list[Container] = []
     patch = point_discord_at(emulator)
 
     async def start(**overrides: Any) -> Harness:
@@ -169,14 +186,12 @@ async def start_bot(emulator: DiscordEmulator, tmp_path: Path) -> AsyncIterator[
         chat = emulator.add_text_channel(guild, "chat")
         trainer = emulator.add_member(guild, "tina", roles=[trainer_role])
         member = emulator.add_member(guild, "mo")
-        review = overrides.pop("review", None)
-        services, db, llm, speech, backend, artifacts = _services(
-            tmp_path,
-            review,
-            real_llm=overrides.pop("real_llm", None),
-            policy=overrides.pop("chat_policy", None),
+        container, db, llm, backend = await _container(
+            tmp_path, overrides.pop("app_settings", {}), overrides.pop("real_llm", None)
         )
-        await services.models.ensure_base(BASE_MODEL)
+        containers.append(container)
+        speech = FakeSpeechToText()
+        services = bot_services(container, speech)
         settings: dict[str, Any] = {
             "token": emulator.token,
             "dev_guild_id": guild.id,
@@ -204,7 +219,7 @@ async def start_bot(emulator: DiscordEmulator, tmp_path: Path) -> AsyncIterator[
             llm=llm,
             speech=speech,
             backend=backend,
-            artifacts=artifacts,
+            artifacts=container.artifacts,
             guild=guild,
             general=general,
             chat=chat,
@@ -230,9 +245,10 @@ async def start_bot(emulator: DiscordEmulator, tmp_path: Path) -> AsyncIterator[
     yield start
     for bot, runner in started:
         await bot.close()
-        await bot.services.training.aclose()  # the app closes the services, not the bot
         with suppress(asyncio.CancelledError, discord.DiscordException, TimeoutError):
             await asyncio.wait_for(runner, 5)
+    for container in containers:
+        await container.aclose()  # the app closes the services, not the bot
     patch.restore()
     emulator.assert_no_unknown_requests()
 

@@ -18,7 +18,6 @@ from domain.models import (
     ProposalStatus,
     Role,
 )
-from domain.services.review import ReviewPolicy
 from tests.discord.conftest import BotFactory, Harness
 from tests.discord_emulator import Member, StoredMessage
 from tests.discord_emulator.records import CALLBACK_DEFERRED_UPDATE, CALLBACK_MODAL
@@ -292,7 +291,7 @@ async def test_proposals_shows_only_ones_own_with_status_and_reason(h: Harness) 
 
 
 async def test_a_member_past_the_daily_limit_is_told_so(start_bot: BotFactory) -> None:
-    h = await start_bot(review=ReviewPolicy(proposals_per_day=2))
+    h = await start_bot(app_settings={"review": {"proposals_per_day": 2}})
     for n in range(2):
         await propose(h, f"Question {n}?", "Wrong.", f"Right {n}.")
     answer = await ask(h, "Question 3?", "Wrong.")

@@ -5,13 +5,11 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from adapters.discord import DiscordConfig, DiscordLoginFailed, run_discord
-from tests.discord.conftest import _services
+from adapters.discord import BotServices, DiscordConfig, DiscordLoginFailed, run_discord
 from tests.discord_emulator import DiscordEmulator, point_discord_at
 
 
@@ -33,28 +31,24 @@ def config(emulator: DiscordEmulator, **overrides: Any) -> DiscordConfig:
 
 
 async def test_a_wrong_token_is_reported_in_one_clear_sentence(
-    emulator: DiscordEmulator, tmp_path: Path
+    emulator: DiscordEmulator, services: BotServices
 ) -> None:
-    services = _services(tmp_path)[0]
     with point_discord_at(emulator), pytest.raises(DiscordLoginFailed, match="bot token"):
         await run_discord(services, config(emulator, token="not-the-token"))
 
 
 async def test_a_missing_message_content_intent_is_explained(
-    emulator: DiscordEmulator, tmp_path: Path
+    emulator: DiscordEmulator, services: BotServices
 ) -> None:
     emulator.config.privileged_intents = frozenset()
-    services = _services(tmp_path)[0]
     chat = config(emulator, chat_channels=frozenset({123}))
     with point_discord_at(emulator), pytest.raises(DiscordLoginFailed, match="Message Content"):
         await asyncio.wait_for(run_discord(services, chat), 10)
 
 
 async def test_without_a_dev_guild_commands_sync_globally_and_run_serves_them(
-    emulator: DiscordEmulator, tmp_path: Path
+    emulator: DiscordEmulator, services: BotServices
 ) -> None:
-    services = _services(tmp_path)[0]
-    await services.models.ensure_base("test-model")
     guild = emulator.add_guild("Somewhere")
     channel = emulator.add_text_channel(guild, "general")
     user = emulator.add_member(guild, "zoe")

@@ -26,7 +26,6 @@ from app.bootstrap import Overrides
 from app.repl import repl
 from app.settings import ChatSettings, LlmSettings, LocalLlmSettings, Settings
 from domain.models import Ending
-from domain.services.chat import ChatPolicy
 from tests.discord.conftest import BotFactory, Harness, emulator, start_bot  # reused
 from tests.discord_emulator import InteractionHandle
 from tests.fakes import FakeExampleMemory
@@ -153,12 +152,8 @@ async def faulty_bot(start_bot: BotFactory, standin: OpenAIStandin) -> AsyncIter
             max_retries=RETRIES,
         )
         models.append(model)
-        policy = ChatPolicy(
-            system_prompt="You are a test assistant.",
-            max_answer_chars=CAP,
-            answer_deadline=DEADLINE,
-        )
-        return await start_bot(real_llm=model, chat_policy=policy)
+        limits = {"chat": {"max_answer_chars": CAP}, "llm": {"deadline": DEADLINE}}
+        return await start_bot(real_llm=model, app_settings=limits)
 
     yield start
     for model in models:
