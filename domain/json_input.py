@@ -84,3 +84,20 @@ def _too_deep_at(text: str, pos: int, max_depth: int) -> int:
             if depth <= 0:
                 break
     return pos
+
+
+def json_type(value: object) -> str:
+    """What a JSON value is, as a message names it: ``must be text, found a list``."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return "something else"

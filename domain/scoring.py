@@ -1,9 +1,10 @@
 """Scoring evaluation answers and comparing two runs: pure functions, no I/O.
 
-Answers and expectations are compared after :func:`normalise`: Unicode NFKC,
-case-folded, ``ё`` read as ``е``, punctuation turned into spaces, whitespace
-collapsed. Every required phrase, forbidden phrase and label is looked for on
-its own as a whole word or phrase of the answer, so ``4`` is not found in ``42``:
+Answers and expectations are compared after :func:`domain.text.normalize`, the one
+normaliser of the project: Unicode NFKC, case-folded, ``ё`` read as ``е``, apostrophes
+inside words dropped, every other non-word character a space, whitespace collapsed.
+Every required phrase, forbidden phrase and label is looked for on its own as a whole
+word or phrase of the answer, so ``4`` is not found in ``42``:
 ``contains`` holds when every required phrase is found, and a case fails when any
 forbidden phrase is.
 """
@@ -11,7 +12,6 @@ forbidden phrase is.
 from __future__ import annotations
 
 import dataclasses
-import unicodedata
 from collections import defaultdict, deque
 from collections.abc import Sequence
 
@@ -24,29 +24,23 @@ from domain.models import (
     EvalScores,
     TestCase,
 )
-
-
-def normalise(text: str) -> str:
-    """The form answers are compared in (see the module docstring)."""
-    folded = unicodedata.normalize("NFKC", text).casefold().replace("ё", "е")
-    spaced = "".join(" " if unicodedata.category(ch).startswith("P") else ch for ch in folded)
-    return " ".join(spaced.split())
+from domain.text import normalize
 
 
 def has_phrase(answer: str, phrase: str) -> bool:
     """Whether the normalised ``phrase`` is a whole word or phrase of ``answer``."""
-    needle = normalise(phrase)
+    needle = normalize(phrase)
     if not needle:
         return False
-    return f" {needle} " in f" {normalise(answer)} "
+    return f" {needle} " in f" {normalize(answer)} "
 
 
 def score_case(case: TestCase, answer: str) -> CaseResult:
     """Score one answer against its case: each required and forbidden phrase on its own."""
     exact = False
     if case.expected is not None:
-        expected = normalise(case.expected)
-        exact = bool(expected) and normalise(answer) == expected
+        expected = normalize(case.expected)
+        exact = bool(expected) and normalize(answer) == expected
     required = case.required
     missing = tuple(p for p in required if not has_phrase(answer, p))
     forbidden = tuple(p for p in case.forbid if has_phrase(answer, p))

@@ -33,9 +33,11 @@ from dataclasses import dataclass
 
 from domain.errors import InvalidInput, LimitExceeded
 from domain.importing import DatasetLimits
-from domain.json_input import loads
+from domain.json_input import json_type, loads
 from domain.models import TestCase
-from domain.scoring import has_phrase, normalise
+from domain.scoring import has_phrase
+from domain.text import normalize
+from domain.uploads import NotUtf8, display_name, utf8_text
 
 _INPUT_KEYS = ("input", "prompt", "question", "text")
 _EXPECTED_KEYS = ("expected", "answer")
@@ -59,7 +61,7 @@ def parse_test_cases(
 ) -> list[TestCase]:
     """Parse a test set; raise :class:`InvalidInput` naming the exact place of a problem."""
     limits = limits or TestSetLimits()
-    shown = _shown_name(filename)
+    shown = display_name(filename, fallback="the file", limit=80)
     if len(data) > limits.max_bytes:
         raise LimitExceeded(
             f"{shown} is too large ({len(data):,} bytes; the limit is {limits.max_bytes:,}).",
@@ -76,18 +78,11 @@ def parse_test_cases(
     return cases
 
 
-def _shown_name(filename: str) -> str:
-    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
-    base = "".join(ch for ch in base if ch.isprintable())
-    return base[:80] or "the file"
-
-
 def _decode(shown: str, data: bytes) -> str:
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InvalidInput(f"{shown}:{line}: the file is not UTF-8 text.") from None
+        return utf8_text(data)
+    except NotUtf8 as exc:
+        raise InvalidInput(f"{shown}:{exc.line}: the file is not UTF-8 text.") from None
 
 
 def _parse_json_or_jsonl(shown: str, text: str, limits: TestSetLimits) -> list[TestCase]:
@@ -108,7 +103,7 @@ def _parse_json_or_jsonl(shown: str, text: str, limits: TestSetLimits) -> list[T
     if not isinstance(document, list):
         raise InvalidInput(
             f'{shown}: expected a list of test cases or {{"cases": [...]}}, '
-            f"found {_json_type(document)}.",
+            f"found {json_type(document)}.",
         )
     _check_count(shown, len(document), limits)
     return [_case(item, f"{shown}: case {i}", limits) for i, item in enumerate(document, 1)]
@@ -138,23 +133,9 @@ def _check_count(shown: str, count: int, limits: TestSetLimits) -> None:
         )
 
 
-def _json_type(value: object) -> str:
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, str):
-        return "a string"
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true/false"
-    return "a number"
-
-
 def _case(item: object, where: str, limits: TestSetLimits) -> TestCase:
     if not isinstance(item, dict):
-        raise InvalidInput(f"{where}: a test case must be an object, found {_json_type(item)}.")
+        raise InvalidInput(f"{where}: a test case must be an object, found {json_type(item)}.")
     input_key = next((k for k in _INPUT_KEYS if k in item), None)
     if input_key is None:
         raise InvalidInput(
@@ -176,7 +157,7 @@ def _case(item: object, where: str, limits: TestSetLimits) -> TestCase:
     for key, value in ((expected_key, expected), ("label", label)):
         if value is not None and not value.strip():
             raise InvalidInput(f'{where}: "{key}" is empty.')
-    if expected is not None and not normalise(expected):
+    if expected is not None and not normalize(expected):
         raise InvalidInput(f'{where}: "{expected_key}" has no letters or digits to look for.')
     if expected is None and label is None and not require and not forbid:
         raise InvalidInput(
@@ -212,11 +193,11 @@ def _phrases(item: Mapping[str, object], key: str, where: str, limits: TestSetLi
     for number, phrase in enumerate(values, 1):
         shown = f'"{key}" item {number}' if isinstance(value, list) else f'"{key}"'
         if isinstance(phrase, bool) or not isinstance(phrase, str | int | float):
-            raise InvalidInput(f"{where}: {shown} must be text, found {_json_type(phrase)}.")
+            raise InvalidInput(f"{where}: {shown} must be text, found {json_type(phrase)}.")
         text = str(phrase)
         if len(text) > limits.max_chars:
             raise LimitExceeded(f"{where}: {shown} is longer than {limits.max_chars:,} characters.")
-        if not normalise(text):
+        if not normalize(text):
             raise InvalidInput(f"{where}: {shown} has no letters or digits to look for.")
         phrases.append(text)
     return phrases
@@ -227,8 +208,8 @@ def _unique(phrases: list[str]) -> list[str]:
     seen: set[str] = set()
     kept = []
     for phrase in phrases:
-        if normalise(phrase) not in seen:
-            seen.add(normalise(phrase))
+        if normalize(phrase) not in seen:
+            seen.add(normalize(phrase))
             kept.append(phrase)
     return kept
 
@@ -249,7 +230,7 @@ def _text(item: Mapping[str, object], key: str, where: str, limits: TestSetLimit
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise InvalidInput(f'{where}: "{key}" must be text, found {_json_type(value)}.')
+        raise InvalidInput(f'{where}: "{key}" must be text, found {json_type(value)}.')
     text = str(value)
     if len(text) > limits.max_chars:
         raise LimitExceeded(

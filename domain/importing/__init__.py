@@ -12,10 +12,11 @@ from __future__ import annotations
 import posixpath
 
 from domain.errors import LimitExceeded
-from domain.importing.archive import is_zip, read_members, shown_name
+from domain.importing.archive import is_zip, read_members
 from domain.importing.formats import READERS, decode, sniff
 from domain.importing.limits import DatasetLimits, size_text
 from domain.importing.problems import Collector, ParsedExample, ParsedImport
+from domain.uploads import display_name
 
 __all__ = [
     "DatasetLimits",
@@ -26,12 +27,6 @@ __all__ = [
 ]
 
 SUPPORTED = ".jsonl, .ndjson, .json, .csv, .tsv, .txt or .zip"
-
-
-def display_name(filename: str) -> str:
-    """The last path segment of an uploaded file's name, fit to show back."""
-    base = filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
-    return shown_name(base or "upload", limit=100)
 
 
 def _extension(name: str) -> str:

@@ -15,18 +15,13 @@ from collections.abc import Iterator
 
 from domain.errors import InvalidInput, LimitExceeded
 from domain.importing.limits import DatasetLimits, size_text
+from domain.uploads import shown_name
 
 CHUNK = 64 * 1024
 
 
 def is_zip(data: bytes) -> bool:
     return data.startswith((b"PK\x03\x04", b"PK\x05\x06"))
-
-
-def shown_name(name: str, *, limit: int = 120) -> str:
-    """A name fit to show back: no control characters, not too long."""
-    clean = "".join(ch if ch.isprintable() else "?" for ch in name)
-    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
 
 
 def _skipped(info: zipfile.ZipInfo) -> bool:

@@ -16,6 +16,7 @@ from dataclasses import replace
 from domain.importing.problems import Collector, RowError
 from domain.importing.records import ANSWER_KEYS, EXTRA_KEYS, PROMPT_KEYS, example_from_record
 from domain.json_input import decode_at, loads
+from domain.uploads import NotUtf8, utf8_text
 
 Reader = Callable[[str, str, Collector], None]
 
@@ -27,10 +28,9 @@ _ANSWER = re.compile(r"\s*A\s*:\s?", re.IGNORECASE)
 def decode(name: str, data: bytes, sink: Collector) -> str | None:
     """UTF-8 text (a BOM is dropped), or a problem saying where the bad byte is."""
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        sink.problem(f"{name}:{line}", "not UTF-8 text; save the file as UTF-8 and try again")
+        return utf8_text(data)
+    except NotUtf8 as exc:
+        sink.problem(f"{name}:{exc.line}", "not UTF-8 text; save the file as UTF-8 and try again")
         return None
 
 

@@ -19,24 +19,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from domain.importing.problems import ParsedExample, RowError
+from domain.json_input import json_type
 from domain.models import ChatMessage, Role
 
 PROMPT_KEYS = ("prompt", "question", "input", "text")
 ANSWER_KEYS = ("completion", "answer", "output", "response")
 EXTRA_KEYS = ("rejected", "label", "name", "system")
-
-
-def _kind(value: object) -> str:
-    if value is None:
-        return "null"
-    return {
-        bool: "true/false",
-        int: "a number",
-        float: "a number",
-        str: "text",
-        list: "a list",
-        dict: "an object",
-    }.get(type(value), "something else")
 
 
 def text_field(value: object, what: str, max_chars: int, *, required: bool = True) -> str | None:
@@ -46,7 +34,7 @@ def text_field(value: object, what: str, max_chars: int, *, required: bool = Tru
             raise RowError(f"{what} is empty" if value is not None else f"{what} is missing")
         return None
     if not isinstance(value, str):
-        raise RowError(f"{what} must be text, found {_kind(value)}")
+        raise RowError(f"{what} must be text, found {json_type(value)}")
     if "\x00" in value:
         raise RowError(f"{what} contains a NUL character")
     if len(value) > max_chars:
@@ -87,7 +75,7 @@ def _messages(value: object, what: str, max_chars: int) -> list[ChatMessage]:
             raise RowError(f"{where} must be an object with 'role' and 'content'")
         role = item.get("role")
         if role not in ("system", "user", "assistant"):
-            shown = repr(role[:20]) if isinstance(role, str) else _kind(role)
+            shown = repr(role[:20]) if isinstance(role, str) else json_type(role)
             raise RowError(f"{where}: role must be system, user or assistant, found {shown}")
         out.append(ChatMessage(Role(role), _content(item.get("content"), where, max_chars)))
     return out
@@ -180,7 +168,7 @@ def _prompt_answer(record: Mapping[str, object], max_chars: int) -> ParsedExampl
 def example_from_record(record: object, *, max_chars: int) -> ParsedExample:
     """Read one record; raises :class:`RowError` saying what is wrong with it."""
     if not isinstance(record, Mapping):
-        raise RowError(f"expected a JSON object, found {_kind(record)}")
+        raise RowError(f"expected a JSON object, found {json_type(record)}")
     if "messages" in record:
         return _chat(record, max_chars)
     if isinstance(record.get("input"), Mapping) or "preferred_output" in record:

@@ -18,8 +18,9 @@ import pytest
 
 from domain.importing import DatasetLimits, ParsedExample, parse_import
 from domain.models import TestCase
-from domain.scoring import has_phrase, normalise
+from domain.scoring import has_phrase
 from domain.testcases import parse_test_cases
+from domain.text import normalize
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "config" / "samples"
@@ -47,7 +48,7 @@ def test_the_training_dataset_has_40_to_60_examples_about_half_of_them_russian()
     share = sum(russian(e.prompt) for e in found) / len(found)
     assert 0.4 <= share <= 0.6
     assert all(e.answer.strip() and e.label is None for e in found)
-    assert len({normalise(e.prompt) for e in found}) == len(found)
+    assert len({normalize(e.prompt) for e in found}) == len(found)
 
 
 def test_the_labelled_records_import_in_the_prototype_format() -> None:
@@ -74,9 +75,9 @@ def test_the_test_set_has_16_to_24_named_cases_about_half_of_them_russian() -> N
 
 
 def test_test_inputs_paraphrase_the_training_prompts_instead_of_copying_them() -> None:
-    taught = {normalise(e.prompt) for e in examples(DATASET) + examples(TOPICS)}
+    taught = {normalize(e.prompt) for e in examples(DATASET) + examples(TOPICS)}
 
-    copied = [c.input for c in cases() if normalise(c.input) in taught]
+    copied = [c.input for c in cases() if normalize(c.input) in taught]
 
     assert copied == []
 
@@ -95,7 +96,7 @@ def test_every_expectation_is_taught_by_an_example_in_the_same_language() -> Non
 def test_the_expectations_are_short_checkable_facts() -> None:
     for case in cases():
         assert case.expected is not None or case.label is not None
-        assert len(normalise(case.expected or case.label or "").split()) <= 4, case.name
+        assert len(normalize(case.expected or case.label or "").split()) <= 4, case.name
 
 
 def test_the_sample_imports_with_the_cli(tmp_path: Path) -> None:
