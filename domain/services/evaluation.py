@@ -33,16 +33,8 @@ from domain.models import (
     utcnow,
 )
 from domain.ports import ArtifactStore, ChartRenderer, UnitOfWorkFactory
-from domain.scoring import (
-    compare_runs,
-    comparison_markdown,
-    comparison_to_json,
-    failed_case,
-    run_markdown,
-    run_to_json,
-    score_case,
-    summarise,
-)
+from domain.reports import comparison_markdown, comparison_to_json, run_markdown, run_to_json
+from domain.scoring import compare_runs, failed_case, score_case, summarise
 from domain.services.chat import ChatService
 from domain.services.models import ModelService
 

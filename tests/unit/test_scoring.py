@@ -8,17 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from domain.models import Actor, CaseChange, CaseResult, EvalRun, TestCase
-from domain.scoring import (
-    cell,
-    compare_runs,
-    comparison_markdown,
-    comparison_to_json,
-    failed_case,
-    run_markdown,
-    run_to_json,
-    score_case,
-    summarise,
-)
+from domain.reports import cell, comparison_markdown, comparison_to_json, run_markdown, run_to_json
+from domain.scoring import compare_runs, failed_case, score_case, summarise
 from domain.text import normalize
 
 AT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
