@@ -1,7 +1,10 @@
 """Domain types: frozen dataclasses and enums, nothing else.
 
 Identifiers are strings (uuid4 hex made by :func:`new_id`); times are aware UTC
-datetimes. Collections are tuples so that every value is hashable and immutable.
+datetimes. Sequences are tuples, so they cannot be changed through a value. One field
+is a mapping (``TrainingJob.options``), a plain dict that nothing mutates after
+construction: so not every value is hashable, and none is used as a dict key or in a
+set.
 """
 
 from __future__ import annotations
