@@ -32,6 +32,8 @@ class Core:
     gateway_url: Callable[[], str]
     # route -> how many more requests are carried out but never answered (the connection drops)
     lost_answers: dict[str, int] = field(default_factory=dict)
+    # route -> (status, how many more requests fail with it, not carried out)
+    server_errors: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 CORE = web.AppKey("core", Core)
@@ -160,6 +162,9 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
             ):
                 raise unauthorized()
             headers = core.limiter.check(route, _major(request))
+            if (failing := core.server_errors.get(route)) is not None and failing[1] > 0:
+                core.server_errors[route] = (failing[0], failing[1] - 1)
+                raise ApiError(failing[0], 0, "Internal Server Error")
         response = await handler(request)
         response.headers.update(headers)
     except ApiError as error:

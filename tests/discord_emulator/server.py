@@ -171,6 +171,10 @@ class DiscordEmulator(InteractionTriggers):
     def force_rate_limit(self, route: str, *, count: int = 1, retry_after: float = 0.2) -> None:
         self.limiter.force(route, count=count, retry_after=retry_after)
 
+    def fail_requests(self, route: str, *, status: int = 500, count: int = 1) -> None:
+        """The next `count` requests to `route` fail with `status` and change nothing."""
+        self._core.server_errors[route] = (status, count)
+
     def lose_answers(self, route: str, *, count: int = 1) -> None:
         """The next `count` requests to `route` take effect, but their connection drops
         before the answer is sent (the bot cannot tell whether they did)."""
