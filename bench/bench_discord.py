@@ -26,6 +26,7 @@ import asyncio
 import gc
 import multiprocessing
 import os
+import resource
 import statistics
 import tempfile
 import time
@@ -173,7 +174,20 @@ async def _storage(kind: str, folder: Path) -> tuple[UnitOfWorkFactory, Any]:
     return storage.unit_of_work, storage
 
 
-async def _services(uow: UnitOfWorkFactory, folder: Path) -> BotServices:
+def _slow_model(seconds: float) -> Any:
+    """The instant stand-in, taking ``seconds`` before each answer (``--model-seconds``)."""
+    from tests.fakes import FakeChatModel
+
+    class SlowModel(FakeChatModel):
+        async def stream(self, messages: Any, **kwargs: Any) -> Any:
+            await asyncio.sleep(seconds)
+            async for chunk in super().stream(messages, **kwargs):
+                yield chunk
+
+    return SlowModel()
+
+
+async def _services(uow: UnitOfWorkFactory, folder: Path, model_seconds: float) -> BotServices:
     from adapters.artifacts_fs import FileSystemArtifactStore
     from tests.fakes import FakeChatModel, FakeExampleMemory, FakeTrainingBackend, inline_offload
 
@@ -182,7 +196,8 @@ async def _services(uow: UnitOfWorkFactory, folder: Path) -> BotServices:
     memory = FakeExampleMemory()
     chat = ChatService(
         uow=uow,
-        llm=FakeChatModel(),  # instant: the bot's own overhead is what is measured
+        # instant: the bot's own overhead is what is measured (unless --model-seconds)
+        llm=_slow_model(model_seconds) if model_seconds > 0 else FakeChatModel(),
         models=models,
         memory=memory,
         policy=ChatPolicy(system_prompt="You are a helpful assistant."),
@@ -256,7 +271,14 @@ VARIANTS = {
 }
 
 
-async def run_variant(variant: str, burst: int, rounds: int, storage_kind: str) -> list[float]:
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory so far (Linux reports kilobytes)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def run_variant(
+    variant: str, burst: int, rounds: int, storage_kind: str, model_seconds: float = 0.0
+) -> list[float]:
     """One bot against a fresh emulator; prints a table, returns each round's ack p99 (ms)."""
     context = multiprocessing.get_context("spawn")
     ours, theirs = context.Pipe()
@@ -267,7 +289,7 @@ async def run_variant(variant: str, burst: int, rounds: int, storage_kind: str) 
         folder = Path(tmp)
         info = await asyncio.to_thread(ours.recv)
         uow, storage = await _storage(storage_kind, folder)
-        services = await _services(uow, folder)
+        services = await _services(uow, folder, model_seconds)
         config = DiscordConfig(
             token=info["token"],
             dev_guild_id=info["guild"],
@@ -282,7 +304,8 @@ async def run_variant(variant: str, burst: int, rounds: int, storage_kind: str) 
         await asyncio.wait_for(bot.wait_until_ready(), 20)
         if not floor:
             await freeze_startup_objects()  # as run_discord does
-        print(f"\n{burst} /ask at once — {VARIANTS[variant]}; storage: {storage_kind}\n")
+        slow = f"; the model takes {model_seconds:g} s" if model_seconds and not floor else ""
+        print(f"\n{burst} /ask at once — {VARIANTS[variant]}; storage: {storage_kind}{slow}\n")
         print(
             "| round | acked | ack p50 ms | ack p99 ms | ack max ms | follow-up p50 ms "
             "| follow-up p99 ms | max loop block ms | bot CPU ms / interaction | expired "
@@ -300,6 +323,7 @@ async def run_variant(variant: str, burst: int, rounds: int, storage_kind: str) 
             if number:
                 print(_row(str(number), result, worst, cpu), flush=True)
                 p99s.append(_percentile([x * 1000 for x in result["ack"]], 0.99))
+        print(f"\npeak RSS of the bench process so far: {_peak_rss_mb():.0f} MB")
         ours.send({"op": "stop"})
         await bot.close()
         with suppress(Exception):
@@ -311,11 +335,18 @@ async def run_variant(variant: str, burst: int, rounds: int, storage_kind: str) 
     return p99s
 
 
-async def run(burst: int, rounds: int, pairs: int, storage_kind: str, variants: list[str]) -> None:
+async def run(
+    burst: int,
+    rounds: int,
+    pairs: int,
+    storage_kind: str,
+    variants: list[str],
+    model_seconds: float = 0.0,
+) -> None:
     p99s: dict[str, list[float]] = {v: [] for v in variants}
     for _ in range(pairs):
         for variant in variants:
-            p99s[variant] += await run_variant(variant, burst, rounds, storage_kind)
+            p99s[variant] += await run_variant(variant, burst, rounds, storage_kind, model_seconds)
     print("\n| variant | rounds | ack p99 ms, median of rounds | ratio to the floor |")
     print("|---|---|---|---|")
     reference = statistics.median(p99s["floor"]) if "floor" in p99s else None
@@ -332,6 +363,12 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=2, help="times each variant is started")
     parser.add_argument("--storage", choices=("sqlite", "memory"), default="sqlite")
     parser.add_argument(
+        "--model-seconds",
+        type=float,
+        default=0.0,
+        help="the bot's model takes this long per answer (the load row: 2)",
+    )
+    parser.add_argument(
         "--variants",
         default="floor,bot",
         help="comma-separated, run one after the other: " + ", ".join(VARIANTS),
@@ -345,7 +382,9 @@ def main() -> None:
         unknown = set(variants) - set(VARIANTS)
         if unknown:
             parser.error(f"unknown variants: {', '.join(sorted(unknown))}")
-        asyncio.run(run(args.burst, args.rounds, args.pairs, args.storage, variants))
+        asyncio.run(
+            run(args.burst, args.rounds, args.pairs, args.storage, variants, args.model_seconds)
+        )
 
 
 if __name__ == "__main__":
