@@ -6,10 +6,11 @@ a traversal. On top of that the store only ever touches regular files directly
 inside its root: reads open with ``O_NOFOLLOW`` (a planted symlink is refused,
 not followed), check with ``fstat`` that what was opened is a regular file (a
 FIFO or device is refused without blocking, thanks to ``O_NONBLOCK``), and check
-that the resolved path is inside the resolved root. Writes go to a hidden temp
-file (a name no caller can address) and ``os.replace`` it into place, which
-replaces a planted symlink itself rather than writing through it. File I/O runs
-in a worker thread, off the event loop.
+that the resolved path is inside the resolved root. A refusal says so
+(``PermissionDenied``), unlike a name with nothing behind it (``NotFound``).
+Writes go to a hidden temp file (a name no caller can address) and
+``os.replace`` it into place, which replaces a planted symlink itself rather
+than writing through it. File I/O runs in a worker thread, off the event loop.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 import structlog
 
 from domain.artifacts import validate_artifact_name
-from domain.errors import InvalidInput, LimitExceeded, NotFound
+from domain.errors import InvalidInput, LimitExceeded, NotFound, PermissionDenied
 from domain.models import Artifact
 
 log = structlog.get_logger()
@@ -36,6 +37,15 @@ _TEMP_PREFIX = ".tmp-"  # never a valid artifact name: those start with a letter
 
 def _missing(name: str) -> NotFound:
     return NotFound(f"There is no file named {name!r}.")
+
+
+def _refused(name: str, *, link: bool) -> PermissionDenied:
+    """Something other than a file the store wrote has this name; it is never read."""
+    what = "a link" if link else "not a regular file"
+    return PermissionDenied(
+        f"{name!r} is {what}, so it is refused: the artifact store only hands out "
+        "the regular files in its own folder."
+    )
 
 
 class FileSystemArtifactStore:
@@ -117,20 +127,17 @@ class FileSystemArtifactStore:
             raise _missing(name) from None
         except OSError as exc:
             # ELOOP: a symlink; ENXIO: a FIFO without a writer; EISDIR etc.
-            log.warning(
-                "artifact_read_refused",
-                artifact=name,
-                reason=errno.errorcode.get(exc.errno or 0, "error"),
-            )
-            raise _missing(name) from None
+            reason = errno.errorcode.get(exc.errno or 0, "error")
+            log.warning("artifact_read_refused", artifact=name, reason=reason)
+            raise _refused(name, link=exc.errno == errno.ELOOP) from None
         try:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
                 log.warning("artifact_read_refused", artifact=name, reason="not_regular_file")
-                raise _missing(name)
+                raise _refused(name, link=False)
             if os.path.realpath(path) != str(path):
                 log.warning("artifact_read_refused", artifact=name, reason="outside_root")
-                raise _missing(name)
+                raise _refused(name, link=True)
             self._check_size(name, info.st_size)
         except BaseException:
             os.close(fd)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import re
 from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -97,6 +98,38 @@ def use_endpoints(api_base: str | None, gateway_url: str | None) -> None:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
 
 
+_WHERE = re.compile(r"^In (command|group|context menu|parameter) '([^']*)'")
+
+
+def sync_refusal_text(refusal: app_commands.CommandSyncFailure) -> str:
+    """One line: which command, option and field Discord refused, and why.
+
+    discord.py's own rendering of the refusal names each command and parameter on a
+    line of its own, indented by depth; this folds that tree into one line per field.
+    """
+    lines = str(refusal).splitlines()
+    fields: list[str] = []
+    where: list[tuple[int, str]] = []  # (indent, "/command" or "option x") down to here
+    for line in lines[1:]:
+        indent = len(line) - len(line.lstrip())
+        text = line.strip()
+        where = [(depth, place) for depth, place in where if depth < indent]
+        found = _WHERE.match(text)
+        if found:
+            kind, name = found.groups()
+            if kind in ("command", "group"):  # a command's qualified name includes its group
+                where = [(depth, place) for depth, place in where if not place.startswith("/")]
+            named = {"parameter": f"option '{name}'", "context menu": f"context menu '{name}'"}
+            where.append((indent, named.get(kind, f"/{name}")))
+        elif text:
+            fields.append(", ".join([*(place for _, place in where), text]))
+    detail = "; ".join(fields) or (lines[0] if lines else "no details")
+    return (
+        f"Discord refused the command list (HTTP {refusal.status}, code {refusal.code}): "
+        f"{detail}. Serving the commands Discord already has."
+    )
+
+
 class TrainerTree(app_commands.CommandTree["TrainerBot"]):
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
         bind_interaction(interaction)
@@ -179,7 +212,15 @@ class TrainerBot(commands.Bot):
         self.add_dynamic_items(RateButton, CorrectButton, ReviewButton)
         self._unwatch = self.services.training.watch(self.jobs.on_change)
         if self.config.sync_commands:
-            await self.sync_commands()
+            try:
+                await self.sync_commands()
+            except app_commands.CommandSyncFailure as refusal:
+                # Discord keeps the commands of the last good sync; serve those.
+                log.warning(
+                    "discord_commands_refused",
+                    reason=sync_refusal_text(refusal),
+                    guild=self.config.dev_guild_id,
+                )
 
     async def sync_commands(self) -> list[app_commands.AppCommand]:
         """To the development guild when one is set (instant), else globally."""

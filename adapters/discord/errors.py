@@ -17,7 +17,7 @@ import structlog
 from discord import app_commands
 
 from adapters.discord.i18n import error_text, lang_of, t
-from adapters.discord.permissions import NotTrainer, OnCooldown
+from adapters.discord.permissions import NotTrainer
 from adapters.discord.replies import reply_state
 from domain.errors import DomainError
 
@@ -40,7 +40,7 @@ def describe(error: BaseException, lang: str, *, trainer_role: str) -> str | Non
         return error_text(lang, error)
     if isinstance(error, NotTrainer):
         return t(lang, "refused.trainer", role=trainer_role)
-    if isinstance(error, OnCooldown):
+    if isinstance(error, app_commands.CommandOnCooldown):
         return t(lang, "refused.cooldown", seconds=max(1, math.ceil(error.retry_after)))
     if isinstance(error, app_commands.NoPrivateMessage):
         return t(lang, "refused.guild_only")

@@ -63,6 +63,11 @@ AnswerListener = Callable[[discord.abc.User, discord.Guild | None], AnswerSink |
 
 
 class UserCooldown(Protocol):
+    @property
+    def cooldown(self) -> app_commands.Cooldown:
+        """The rule: one action per ``cooldown.per`` seconds."""
+        ...
+
     def hit(self, user_id: int) -> float:
         """0 and the action is counted, or how many seconds the user must still wait."""
         ...

@@ -20,12 +20,6 @@ class NotTrainer(app_commands.CheckFailure):
     """The member lacks the trainer role."""
 
 
-class OnCooldown(app_commands.CheckFailure):
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(f"on cooldown for {retry_after:.1f}s")
-        self.retry_after = retry_after
-
-
 def is_trainer(user: discord.abc.User, trainer_role: str) -> bool:
     """The trainer role (by id or case-insensitive name), the server owner or an admin.
 
@@ -61,41 +55,45 @@ def require_trainer(interaction: discord.Interaction[Any]) -> bool:
     raise NotTrainer("trainer role required")
 
 
+def _by_user(user_id: int) -> int:
+    return user_id
+
+
 class Cooldowns:
-    """At most one action per ``seconds`` per user."""
+    """At most one action per ``seconds`` per user (``seconds`` ≤ 0: no limit).
+
+    discord.py's own ``CooldownMapping`` of ``app_commands.Cooldown`` buckets, keyed by
+    user id rather than by command, so that commands and chat messages can share one
+    (``/ask``, ``/say`` and chat-channel messages share the chat cooldown). It forgets
+    a user once their window is over.
+    """
 
     def __init__(self, seconds: float, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self.seconds = seconds
+        self.cooldown = app_commands.Cooldown(1, max(0.0, seconds))
         self._clock = clock
-        self._last: dict[int, float] = {}
-
-    def remaining(self, user_id: int) -> float:
-        """Seconds the user must still wait (0: free), without counting an action."""
-        last = self._last.get(user_id)
-        if self.seconds <= 0 or last is None:
-            return 0.0
-        return max(0.0, self.seconds - (self._clock() - last))
+        self._users: commands.CooldownMapping[int] | None = (
+            commands.CooldownMapping(self.cooldown, _by_user) if seconds > 0 else None
+        )
 
     def hit(self, user_id: int) -> float:
         """0 and the action is counted, or how many seconds the user must still wait."""
-        wait = self.remaining(user_id)
-        if wait > 0 or self.seconds <= 0:
-            return wait
-        now = self._clock()
-        self._last[user_id] = now
-        if len(self._last) > 10_000:  # forget users whose cooldown is long over
-            self._last = {u: t for u, t in self._last.items() if now - t < self.seconds}
-        return 0.0
+        if self._users is None:
+            return 0.0
+        return self._users.update_rate_limit(user_id, self._clock()) or 0.0
 
 
 def cooldown(kind: str) -> Callable[[T], T]:
-    """An app-command check sharing the bot's ``kind`` cooldown (chat, transcribe)."""
+    """An app-command check sharing the bot's ``kind`` cooldown (chat, transcribe).
+
+    A refusal is discord.py's ``CommandOnCooldown``, as from its own cooldown checks.
+    """
 
     async def predicate(interaction: discord.Interaction[Any]) -> bool:
         bot: ChatHost = interaction.client
-        retry_after = bot.cooldowns[kind].hit(interaction.user.id)
+        limit = bot.cooldowns[kind]
+        retry_after = limit.hit(interaction.user.id)
         if retry_after > 0:
-            raise OnCooldown(retry_after)
+            raise app_commands.CommandOnCooldown(limit.cooldown, retry_after)
         return True
 
     return app_commands.check(predicate)

@@ -6,7 +6,7 @@ import http.client
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
-from importlib import resources
+from importlib import metadata
 from pathlib import Path
 
 from adapters.model_files.errors import ModelFileError
@@ -18,12 +18,17 @@ Locator = Callable[[Part], Path | None]
 
 
 def installed_part(part: Part) -> Path | None:
-    """The part's file inside its installed package, or None when it is not installed."""
+    """The part's file inside its installed package, or None when it is not installed.
+
+    Found through the package's installed metadata: the package is never imported, so
+    none of its code runs (the packages are trusted for nothing but bytes that must
+    match the pinned checksum).
+    """
     try:
-        root = resources.files(part.module)
-    except ModuleNotFoundError:
+        dist = metadata.distribution(part.package)
+    except metadata.PackageNotFoundError:
         return None
-    candidate = Path(str(root)) / part.path
+    candidate = Path(str(dist.locate_file(f"{part.module}/{part.path}")))
     return candidate if candidate.is_file() else None
 
 

@@ -16,7 +16,7 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
+from importlib import metadata
 from pathlib import Path
 
 import structlog
@@ -99,9 +99,9 @@ def _source_dirs(data_dirs: Sequence[Path] | None) -> tuple[Path, Path]:
         return first, second
     found: list[Path] = []
     for package in PACKAGES:
-        try:
-            found.append(Path(str(resources.files(package))) / "data")
-        except ModuleNotFoundError:
+        try:  # through the installed metadata: the package is never imported or run
+            found.append(Path(str(metadata.distribution(package).locate_file(package))) / "data")
+        except metadata.PackageNotFoundError:
             raise SpeechError(
                 "The Whisper base model packages are not installed; install the speech "
                 "extra (pip install 'trainerbot[speech]') or configure a model directory.",

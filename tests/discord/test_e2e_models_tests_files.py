@@ -140,6 +140,19 @@ async def test_getfile_never_reads_outside_the_artifact_store(
     assert all(b"TOP SECRET" not in f.data for r in h.emulator.requests for f in r.files)
 
 
+async def test_getfile_on_a_symlink_says_it_is_refused_not_missing(
+    h: Harness, tmp_path: Path
+) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP SECRET")
+    (tmp_path / "artifacts").mkdir(exist_ok=True)
+    os.symlink(secret, tmp_path / "artifacts" / "link.txt")
+    refused = await h.reply(h.command("getfile", {"name": "link.txt"}))
+    assert refused.ephemeral and refused.attachments == []
+    assert "'link.txt' is a link" in refused.content and "refused" in refused.content
+    assert "There is no file" not in refused.content and "TOP SECRET" not in refused.content
+
+
 async def test_a_member_cannot_fetch_files(h: Harness) -> None:
     await h.artifacts.write("faq-sft.jsonl", b"{}\n")
     refused = await h.reply(

@@ -57,6 +57,25 @@ async def test_transcribe_refuses_non_audio_and_oversized_files(start_bot: objec
     assert h.speech.heard == []
 
 
+async def test_transcribe_cooldown_is_shared_by_the_command_and_voice_messages_per_user(
+    start_bot: object,
+) -> None:
+    h = await start_bot(transcribe_cooldown=60.0)  # type: ignore[operator]
+    file = UploadFile("clip.ogg", OGG, "audio/ogg")
+    only = {"file": file, "answer": False}
+    first = await h.reply(h.command("transcribe", only, user=h.member))
+    assert "> hello from a voice message" in first.content
+    h.emulator.post_message(h.chat, h.member, "", attachments=[file])
+    await h.settled(lambda: h.emulator.bot_messages(h.chat))
+    [slow_down] = h.emulator.bot_messages(h.chat)
+    assert slow_down.content.startswith("Slow down a little: try again in")
+    again = await h.reply(h.command("transcribe", only, user=h.member, locale="ru"))
+    assert again.ephemeral and "Чуть медленнее: попробуйте через" in again.content
+    other = await h.reply(h.command("transcribe", only, user=h.trainer))
+    assert "> hello from a voice message" in other.content  # the cooldown is per user
+    assert len(h.speech.heard) == 2
+
+
 async def test_empty_audio_is_refused_by_speech_to_text(h: Harness) -> None:
     empty = UploadFile("empty.ogg", b"", "audio/ogg")
     refused = await h.reply(h.command("transcribe", {"file": empty}, user=h.member))

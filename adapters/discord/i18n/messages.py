@@ -310,6 +310,14 @@ RU: dict[str, str] = {
     "errors.cancelled": "Отменено.",
     "errors.speech_error": "Не удалось распознать речь.",
     "errors.download_failed": "Не удалось скачать файл.",
+    "errors.storage_unavailable": "База данных сейчас недоступна.",
+    "errors.voice_unavailable": "Голос недоступен.",
+    "errors.discord_login_failed": "Discord не пустил бота.",
+    "errors.local_llm": "Встроенная языковая модель не запустилась.",
+    "errors.model_file": "Проблема с файлом модели.",
+    "errors.model_manifest": "Ошибка в манифесте моделей.",
+    "errors.model_parts_missing": "Не установлены пакеты с частями модели.",
+    "errors.model_checksum": "Файл модели не прошёл проверку контрольной суммы.",
 }
 
 MESSAGES: dict[str, dict[str, str]] = {"en": EN, "ru": RU}

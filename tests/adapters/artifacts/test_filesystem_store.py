@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from adapters.artifacts_fs import FileSystemArtifactStore
-from domain.errors import DomainError, InvalidInput, LimitExceeded, NotFound
+from domain.errors import DomainError, InvalidInput, LimitExceeded, PermissionDenied
 from tests.adapters.artifacts.conftest import SECRET, snapshot
 
 HOSTILE_NAMES = [
@@ -67,7 +67,7 @@ async def test_symlink_planted_inside_the_root_is_not_followed(
     secret = sandbox / "outside" / "secret.txt"
     (sandbox / "root" / "link.txt").symlink_to(secret)
 
-    with pytest.raises(NotFound):
+    with pytest.raises(PermissionDenied, match=r"'link\.txt' is a link"):
         await fs_store.read("link.txt")
     assert not await fs_store.exists("link.txt")
     assert await fs_store.all() == []
@@ -82,7 +82,7 @@ async def test_relative_symlink_to_a_parent_file_is_refused(
     sandbox: Path, fs_store: FileSystemArtifactStore
 ) -> None:
     (sandbox / "root" / "up").symlink_to(Path("..") / "outside" / "secret.txt")
-    with pytest.raises(NotFound):
+    with pytest.raises(PermissionDenied, match="is a link"):
         await fs_store.read("up")
 
 
@@ -96,7 +96,7 @@ async def test_symlinked_subdirectory_of_the_root_leads_nowhere(
         await fs_store.read("sub/secret.txt")
     with pytest.raises(InvalidInput):
         await fs_store.write("sub/new.txt", b"x")
-    with pytest.raises(NotFound):
+    with pytest.raises(PermissionDenied, match="is a link"):
         await fs_store.read("sub")
     assert not await fs_store.exists("sub")
     assert await fs_store.all() == []
@@ -107,7 +107,7 @@ async def test_a_directory_in_the_root_is_not_an_artifact(
     sandbox: Path, fs_store: FileSystemArtifactStore
 ) -> None:
     (sandbox / "root" / "folder").mkdir()
-    with pytest.raises(NotFound):
+    with pytest.raises(PermissionDenied, match="not a regular file"):
         await fs_store.read("folder")
     with pytest.raises(InvalidInput):
         await fs_store.write("folder", b"x")
@@ -120,7 +120,7 @@ async def test_a_fifo_in_the_root_is_refused_without_blocking(
     sandbox: Path, fs_store: FileSystemArtifactStore
 ) -> None:
     os.mkfifo(sandbox / "root" / "pipe")
-    with pytest.raises(NotFound):
+    with pytest.raises(PermissionDenied, match="not a regular file"):
         await asyncio.wait_for(fs_store.read("pipe"), timeout=30)
     assert await fs_store.all() == []
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
-from adapters.model_files import ManifestError, load_manifest, parse_manifest
+from adapters.model_files import ManifestError, installed_part, load_manifest, parse_manifest
+from adapters.model_files.manifest import Part
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -84,3 +86,19 @@ def test_the_same_name_twice_is_refused() -> None:
 def test_a_missing_manifest_says_where_it_belongs(tmp_path: Path) -> None:
     with pytest.raises(ManifestError, match="TRAINERBOT_LOCAL_LLM__MANIFEST"):
         load_manifest(tmp_path / "models.toml")
+
+
+def test_an_installed_part_is_found_without_importing_its_package() -> None:
+    part = (
+        load_manifest(ROOT / "config" / "models.toml")
+        .get("qwen2.5-coder-0.5b-instruct-q4_k_m")
+        .parts[0]
+    )
+    sys.modules.pop(part.module, None)
+    found = installed_part(part)
+    if found is None:
+        pytest.skip(f"{part.package} is not installed (the local-llm extra)")
+    assert found.name == "part01.bin" and found.stat().st_size > 0
+    assert part.module not in sys.modules  # none of the package's code ran
+    missing = Part(package="no-such-package-here", path="data/x.bin", module="no_such_package")
+    assert installed_part(missing) is None

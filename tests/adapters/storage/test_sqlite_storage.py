@@ -27,6 +27,7 @@ from domain.models import (
     TrainingJob,
     utcnow,
 )
+from domain.ports import UnitOfWork
 from tests.contract.test_storage_contract import eval_run, full_prediction, prediction
 
 ALICE = Actor("1", "alice")
@@ -178,32 +179,33 @@ async def test_a_duplicate_feedback_id_is_refused_and_the_next_writer_is_not_stu
         await uow.commit()
 
 
+async def loop_turns(count: int) -> None:
+    """Let the event loop run ``count`` times round (no clock involved)."""
+    for _ in range(count):
+        await asyncio.sleep(0)
+
+
 async def test_a_writer_waits_for_another_process_without_blocking_the_loop(
     storage: SqlStorage, db_path: Path
 ) -> None:
     other = raw(db_path)
     other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
-    ticks = 0
+    order: list[str] = []
 
     async def write() -> None:
         async with storage.unit_of_work() as uow:
             await uow.state.set("k", "mine")
+            order.append("written")
             await uow.commit()
 
-    async def tick() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0.005)
-            ticks += 1
-
-    writer, ticker = asyncio.create_task(write()), asyncio.create_task(tick())
-    await asyncio.sleep(0.2)
-    assert not writer.done()
-    assert ticks > 5  # the loop kept running while the writer waited
+    writer = asyncio.create_task(write())
+    await loop_turns(1_000)  # a writer blocking the loop would have run out its lock wait
+    assert not writer.done()  # still waiting, and the loop kept turning meanwhile
+    order.append("released")
     other.execute("COMMIT")
     other.close()
-    await asyncio.wait_for(writer, 2)
-    ticker.cancel()
+    await asyncio.wait_for(writer, 5)
+    assert order == ["released", "written"]  # it wrote only once the other process let go
     async with storage.unit_of_work() as uow:
         assert await uow.state.get("k") == "mine"
 
@@ -233,11 +235,20 @@ async def test_units_of_work_queue_for_connections_without_blocking_the_loop(
     try:
         await storage.migrate()
         first = storage.unit_of_work()
+        order: list[str] = []
+
+        async def enter_second() -> UnitOfWork:
+            entered = await storage.unit_of_work().__aenter__()
+            order.append("second in")
+            return entered
+
         async with first:
-            second = asyncio.create_task(storage.unit_of_work().__aenter__())
-            await asyncio.sleep(0.05)
+            second = asyncio.create_task(enter_second())
+            await loop_turns(1_000)
             assert not second.done()  # waiting for the one connection, loop still running
-        uow = await asyncio.wait_for(second, 1)
+            order.append("first out")
+        uow = await asyncio.wait_for(second, 5)
+        assert order == ["first out", "second in"]
         await uow.__aexit__(None, None, None)
         await storage.migrate()  # takes the same, now idle, connection
         async with first:
