@@ -75,6 +75,7 @@ class VoiceServer:
         self._udp_port = 0
         self._changed = asyncio.Event()
         self._emulator: DiscordEmulator | None = None
+        self._sockets: dict[str, web.WebSocketResponse] = {}  # token -> its open websocket
 
     # lifecycle --------------------------------------------------------------------------------
     def attach(self, emulator: DiscordEmulator) -> Self:
@@ -130,6 +131,19 @@ class VoiceServer:
     def undecryptable(self) -> int:
         """RTP packets that had no known key or failed authentication."""
         return self._udp.undecryptable
+
+    # faults -----------------------------------------------------------------------------------
+    async def drop(self, connection: VoiceConnection, *, code: int = 4006) -> None:
+        """The voice server ends this connection's websocket with ``code``: 4006 ("session no
+        longer valid") makes the client connect anew; 4014 is Discord's "disconnected" (the
+        bot was removed from the channel), sent together with its voice state going to None."""
+        ws = self._sockets.get(connection.token)
+        if code == 4014 and self._emulator is not None:
+            self._emulator.state.set_voice_state(
+                connection.guild_id, self._emulator.bot_user.id, None
+            )
+        if ws is not None and not ws.closed:
+            await ws.close(code=code, message=b"dropped by the test")
 
     # test-side views --------------------------------------------------------------------------
     def packets_for(self, connection: VoiceConnection) -> list[VoicePacket]:
@@ -207,6 +221,7 @@ class VoiceServer:
         finally:
             if conn is not None:
                 conn.closed = True
+                self._sockets.pop(conn.token, None)
             self._notify()
         return ws
 
@@ -232,6 +247,7 @@ class VoiceServer:
                 return None
             conn.ssrc = next(self._ssrcs)
             conn.identified = True
+            self._sockets[conn.token] = ws
             self.connections.append(conn)
             ready = {
                 "ssrc": conn.ssrc,
