@@ -284,6 +284,20 @@ class JobStatus(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class JobOwner:
+    """The process that holds a queued or running job: its host, pid and a random token.
+
+    The token tells two processes apart that had the same pid (one after the other,
+    or two services in one process); the host and pid let another process on the same
+    host see at once that the owner is gone.
+    """
+
+    host: str
+    pid: int
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
 class TrainingJob:
     id: str
     dataset: str
@@ -302,6 +316,8 @@ class TrainingJob:
     base_model_version: str | None = None  # the version it trained from
     external_id: str | None = None  # e.g. a provider's fine-tuning job id
     cancel_requested: bool = False
+    owner: JobOwner | None = None  # who holds it while unfinished; None: handed back
+    heartbeat_at: datetime | None = None  # when the owner last said it still holds it
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from domain.models import (
     Example,
     ExampleSource,
     Feedback,
+    JobOwner,
     JobStatus,
     ModelVersion,
     Place,
@@ -331,6 +332,10 @@ def job_params(j: TrainingJob) -> Params:
         "base_model_version": j.base_model_version,
         "external_id": j.external_id,
         "cancel_requested": j.cancel_requested,
+        "owner_host": j.owner.host if j.owner else None,
+        "owner_pid": j.owner.pid if j.owner else None,
+        "owner_token": j.owner.token if j.owner else None,
+        "heartbeat_at": j.heartbeat_at,
     }
 
 
@@ -353,7 +358,15 @@ def job_of(r: Row) -> TrainingJob:
         base_model_version=r.base_model_version,
         external_id=r.external_id,
         cancel_requested=r.cancel_requested,
+        owner=_owner_of(r),
+        heartbeat_at=r.heartbeat_at,
     )
+
+
+def _owner_of(r: Row) -> JobOwner | None:
+    if r.owner_token is None:
+        return None
+    return JobOwner(host=r.owner_host or "", pid=r.owner_pid or 0, token=r.owner_token)
 
 
 def version_params(v: ModelVersion) -> Params:

@@ -194,6 +194,11 @@ jobs = Table(
     Column("base_model_version", Text),
     Column("external_id", Text),
     Column("cancel_requested", Boolean, nullable=False),
+    # The process holding an unfinished job (NULL: nobody, handed back) and its heartbeat.
+    Column("owner_host", String(255)),
+    Column("owner_pid", Integer),
+    Column("owner_token", String(64)),
+    Column("heartbeat_at", UtcDateTime),
     Index(None, "created_at", "seq"),
     Index(None, "status", "created_at"),
 )
