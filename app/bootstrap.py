@@ -17,6 +17,7 @@ from typing import Any
 
 import structlog
 
+from app.processes import LocalProcessProbe, this_process
 from app.settings import Settings
 from app.workers import WorkerPool
 from domain.errors import ModelUnavailable
@@ -318,6 +319,9 @@ async def _bootstrap(
         default_backend=settings.training.default_backend,
         max_concurrent_jobs=settings.training.max_concurrent_jobs,
         progress_interval=settings.training.progress_interval,
+        owner=this_process(),
+        processes=LocalProcessProbe(),
+        heartbeat_interval=settings.training.heartbeat_seconds,
         clock=clock,
     )
     evaluation = EvaluationService(

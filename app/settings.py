@@ -124,6 +124,15 @@ class TrainingSettings(BaseModel):
     progress_interval: float = Field(
         0.5, ge=0.0, le=60.0, description="Seconds between a job's stored progress reports."
     )
+    heartbeat_seconds: float = Field(
+        5.0,
+        gt=0.0,
+        le=300.0,
+        description=(
+            "Seconds between the heartbeats of the process that holds a job; after 3 missed "
+            "ones another process counts the job as orphaned."
+        ),
+    )
 
 
 class FineTuneSettings(BaseModel):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,10 +23,12 @@ from domain.models import (
     EvalComparison,
     EvalRun,
     Example,
+    JobOwner,
     JobStatus,
     Proposal,
     ProposalKind,
     TrainingJob,
+    utcnow,
 )
 from domain.services.datasets import ExportFormat
 from domain.testcases import TestSetLimits, parse_test_cases
@@ -167,18 +170,50 @@ def _parse_options(pairs: list[str]) -> dict[str, str]:
     return options
 
 
-def _job_line(job: TrainingJob) -> str:
+def _job_line(job: TrainingJob, me: JobOwner, now: datetime) -> str:
     line = (
         f"{job.id}  {job.status.value:<9}  {job.dataset} "
         f"({job.example_count} examples, {job.backend})"
     )
     if job.status is JobStatus.RUNNING:
         line += f"  {job.progress:.0%} {job.message}"
+    if not job.status.finished:
+        line += f"  — {_holder(job, me, now)}"
     if job.model_version:
         line += f"  → {job.model_version}"
     if job.error:
         line += f"  error: {job.error}"
     return line
+
+
+BOT_TAKES_OVER = "the bot's next start (`trainerbot run` or `trainerbot chat`) takes it over"
+IF_IT_STOPS = (
+    "If that process stops, the bot (`trainerbot run`, `trainerbot chat`) takes the job over; "
+    "any other command marks it failed, interrupted."
+)
+
+
+def _holder(job: TrainingJob, me: JobOwner, now: datetime) -> str:
+    """Who holds an unfinished job, and when it last said so."""
+    owner = job.owner
+    if owner is None:
+        return f"handed back when the bot stopped: {BOT_TAKES_OVER}"
+    where = "this process" if owner.token == me.token else f"process {owner.pid}"
+    if owner.host and owner.host != me.host:
+        where += f" on {owner.host}"
+    state = "running" if job.status is JobStatus.RUNNING else "queued"
+    if job.heartbeat_at is None:
+        return f"{state} in {where}, no heartbeat yet"
+    return f"{state} in {where}, last heartbeat {_age(now - job.heartbeat_at)} ago"
+
+
+def _age(delta: timedelta) -> str:
+    seconds = max(0, int(delta.total_seconds()))
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"
 
 
 async def train_start(
@@ -231,8 +266,11 @@ def _print_job_result(s: Session, job: TrainingJob) -> None:
 
 
 async def train_status(s: Session, job_id: str) -> None:
-    job = await s.container.training.get(job_id)
-    s.console.print(_job_line(job), markup=False)
+    training = s.container.training
+    job = await training.get(job_id)
+    s.console.print(_job_line(job, training.owner, utcnow()), markup=False)
+    if _held_elsewhere(job, training.owner):
+        s.console.print(IF_IT_STOPS, markup=False)
 
 
 async def train_cancel(s: Session, job_id: str) -> None:
@@ -241,11 +279,19 @@ async def train_cancel(s: Session, job_id: str) -> None:
 
 
 async def train_list(s: Session, limit: int) -> None:
-    jobs = await s.container.training.all(limit=limit)
+    training = s.container.training
+    jobs = await training.all(limit=limit)
     if not jobs:
         s.console.print("No training jobs yet. Start one with `train start`.")
+    now = utcnow()
     for job in jobs:
-        s.console.print(_job_line(job), markup=False)
+        s.console.print(_job_line(job, training.owner, now), markup=False)
+    if any(_held_elsewhere(j, training.owner) for j in jobs):
+        s.console.print(IF_IT_STOPS, markup=False)
+
+
+def _held_elsewhere(job: TrainingJob, me: JobOwner) -> bool:
+    return not job.status.finished and job.owner is not None and job.owner != me
 
 
 # --------------------------------------------------------------------------- evaluation
