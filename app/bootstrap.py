@@ -312,6 +312,7 @@ async def _bootstrap(
         offload=offload,
         clock=clock,
     )
+    owner, processes = this_process(), LocalProcessProbe()  # this process, as jobs name it
     training = TrainingService(
         uow=uow,
         backends=backends,
@@ -319,8 +320,8 @@ async def _bootstrap(
         default_backend=settings.training.default_backend,
         max_concurrent_jobs=settings.training.max_concurrent_jobs,
         progress_interval=settings.training.progress_interval,
-        owner=this_process(),
-        processes=LocalProcessProbe(),
+        owner=owner,
+        processes=processes,
         heartbeat_interval=settings.training.heartbeat_seconds,
         clock=clock,
     )
@@ -332,6 +333,9 @@ async def _bootstrap(
         artifacts=artifacts,
         # the embedded server answers one request at a time: queueing more only times out
         concurrency=settings.evaluation.concurrency if settings.llm.base_url else 1,
+        owner=owner,
+        processes=processes,
+        heartbeat_interval=settings.training.heartbeat_seconds,
         clock=clock,
     )
 

@@ -129,8 +129,9 @@ class TrainingSettings(BaseModel):
         gt=0.0,
         le=300.0,
         description=(
-            "Seconds between the heartbeats of the process that holds a job; after 3 missed "
-            "ones another process counts the job as orphaned."
+            "Seconds between the heartbeats of the process that holds a training job or "
+            "answers an evaluation run; after 3 missed ones another process counts it as "
+            "orphaned."
         ),
     )
 

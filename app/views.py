@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +23,7 @@ from domain.models import (
     Artifact,
     EvalComparison,
     EvalRun,
+    EvalStatus,
     Example,
     JobOwner,
     JobStatus,
@@ -31,6 +33,7 @@ from domain.models import (
     utcnow,
 )
 from domain.services.datasets import ExportFormat
+from domain.services.evaluation import EvalProgress
 from domain.testcases import TestSetLimits, parse_test_cases
 
 if TYPE_CHECKING:
@@ -304,10 +307,44 @@ def print_run(s: Session, run: EvalRun) -> None:
         f"({sc.pass_rate:.0%}), exact {sc.exact:.0%}, contains {sc.contains:.0%}"
         + (f", label accuracy {sc.label_accuracy:.0%}" if sc.label_accuracy is not None else "")
         + (f", {sc.errors} errors" if sc.errors else "")
+        + esc(_run_state(s, run))
     )
 
 
-async def eval_run(s: Session, path: Path, version: str | None, name: str) -> None:
+def _run_state(s: Session, run: EvalRun) -> str:
+    """How far an unfinished run got, and what happens next."""
+    if run.status is EvalStatus.COMPLETE:
+        return ""
+    of = f"{len(run.results)} of {len(run.results) + len(run.pending)} cases"
+    if run.status is EvalStatus.INTERRUPTED:
+        return f" — interrupted after {of}: `eval run --resume {run.id[:8]}` finishes it"
+    me = s.container.evaluation.owner
+    where = "this process"
+    if run.owner is not None and run.owner.token != me.token:
+        where = f"process {run.owner.pid}"
+        if run.owner.host and run.owner.host != me.host:
+            where += f" on {run.owner.host}"
+    beat = f", last heartbeat {_age(utcnow() - run.heartbeat_at)} ago" if run.heartbeat_at else ""
+    return f" — running in {where}, {of} so far{beat}"
+
+
+async def eval_run(
+    s: Session, path: Path | None, version: str | None, name: str, resume: str | None = None
+) -> None:
+    if resume is not None:
+        if path is not None or version is not None or name:
+            raise InvalidInput(
+                "`eval run --resume RUN` goes on with the run's own cases and model version: "
+                "leave out the file, --version and --name."
+            )
+        await _eval_with_progress(
+            s, lambda report: s.container.evaluation.resume(resume, s.actor, report=report)
+        )
+        return
+    if path is None:
+        raise InvalidInput(
+            "Name a test-set file to run, or `--resume RUN` to finish an interrupted run."
+        )
     data = await asyncio.to_thread(path.read_bytes)
     settings = s.container.settings
     limits = TestSetLimits(  # bytes and text length as for a dataset file
@@ -316,6 +353,17 @@ async def eval_run(s: Session, path: Path, version: str | None, name: str) -> No
         max_chars=settings.datasets.max_text_chars,
     )
     cases = parse_test_cases(path.name, data, limits=limits)
+    await _eval_with_progress(
+        s,
+        lambda report: s.container.evaluation.run(
+            cases, s.actor, version=version, name=name, report=report
+        ),
+    )
+
+
+async def _eval_with_progress(
+    s: Session, start: Callable[[EvalProgress], Awaitable[EvalRun]]
+) -> None:
     with Progress(
         TextColumn("evaluating"),
         BarColumn(),
@@ -328,9 +376,7 @@ async def eval_run(s: Session, path: Path, version: str | None, name: str) -> No
         async def report(fraction: float, message: str) -> None:
             progress.update(task, completed=fraction)
 
-        run = await s.container.evaluation.run(
-            cases, s.actor, version=version, name=name, report=report
-        )
+        run = await start(report)
     print_run(s, run)
     print_reports(s, await s.container.evaluation.write_report(run))
 

@@ -427,15 +427,25 @@ class EvalScores:
         return self.passed / self.cases if self.cases else 0.0
 
 
+class EvalStatus(enum.StrEnum):
+    RUNNING = "running"  # answering; stored as it goes
+    INTERRUPTED = "interrupted"  # its process stopped before the end: it can be resumed
+    COMPLETE = "complete"
+
+
 @dataclass(frozen=True, slots=True)
 class EvalRun:
     id: str
     model_version: str
     created_at: datetime
     results: tuple[CaseResult, ...]
-    scores: EvalScores
+    scores: EvalScores  # of ``results``: the cases answered so far
     created_by: Actor
     name: str = ""
+    status: EvalStatus = EvalStatus.COMPLETE
+    pending: tuple[TestCase, ...] = ()  # the cases not answered yet
+    owner: JobOwner | None = None  # the process answering it (while running)
+    heartbeat_at: datetime | None = None  # when that process last said so
 
 
 class CaseChange(enum.StrEnum):

@@ -206,6 +206,19 @@ class EvalRepository(Protocol):
         """Newest first."""
         ...
 
+    async def running(self) -> list[EvalRun]:
+        """Runs whose status is ``running``, oldest first."""
+        ...
+
+    async def beat(self, owner_token: str, at: datetime) -> int:
+        """Set ``heartbeat_at`` of the running runs owned by ``owner_token``; how many."""
+        ...
+
+    async def take_over(self, run: EvalRun, *, owner_token: str | None) -> bool:
+        """Store ``run`` (like ``add``) only if the stored one is not complete and still
+        owned by ``owner_token``; whether it was stored."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """One transaction over every repository.

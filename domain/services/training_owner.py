@@ -1,4 +1,4 @@
-"""Who holds an unfinished training job, and when a job has nobody any more.
+"""Who holds an unfinished training job (or evaluation run), and when nobody does.
 
 Every queued or running job names the process that holds it (``TrainingJob.owner``:
 host, pid, a random token) and when that process last said so
@@ -51,14 +51,17 @@ class Ownership:
         """
         if held or job.status.finished:
             return False
-        owner = job.owner
-        if owner is None:
+        if job.owner is None:
             return adopting
+        return self.gone(job.owner, job.heartbeat_at, now=now)
+
+    def gone(self, owner: JobOwner, heartbeat_at: datetime | None, *, now: datetime) -> bool:
+        """Whether ``owner`` stopped, for something this process does not hold."""
         if owner.token == self.owner.token:
             return True  # marked as ours, but this process does not hold it
         if self._processes is not None and self._processes.alive(owner) is False:
             return True
-        return job.heartbeat_at is None or now - job.heartbeat_at > self.stale_after
+        return heartbeat_at is None or now - heartbeat_at > self.stale_after
 
 
 def interrupted(job: TrainingJob, *, at: datetime) -> TrainingJob:

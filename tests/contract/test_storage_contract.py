@@ -24,6 +24,7 @@ from domain.models import (
     Ending,
     EvalRun,
     EvalScores,
+    EvalStatus,
     Example,
     ExampleSource,
     Exchange,
@@ -724,6 +725,59 @@ async def test_eval_run_round_trips_with_every_result(uow: Factory) -> None:
         assert await u.evals.get("r1") == run
         assert await u.evals.get("r2") == no_labels
         assert await u.evals.get("missing") is None
+
+
+def unfinished_run(rid: str, status: EvalStatus, owner: JobOwner | None) -> EvalRun:
+    return replace(
+        eval_run(rid),
+        status=status,
+        pending=(TestCase("later?", expected="yes", require=("y",)), TestCase("and?")),
+        owner=owner,
+        heartbeat_at=at(5.5) if owner else None,
+    )
+
+
+async def test_an_unfinished_run_round_trips_with_its_pending_cases_and_owner(
+    uow: Factory,
+) -> None:
+    running = unfinished_run("r-run", EvalStatus.RUNNING, OWNER_A)
+    interrupted = unfinished_run("r-int", EvalStatus.INTERRUPTED, OWNER_B)
+    async with uow() as u:
+        for run in (running, interrupted, eval_run("r-done")):
+            await u.evals.add(run)
+        await u.commit()
+    async with uow() as u:
+        assert await u.evals.get("r-run") == running
+        assert await u.evals.get("r-int") == interrupted
+        assert await u.evals.running() == [running]
+        assert await u.evals.beat("token-a", at(9)) == 1
+        assert await u.evals.beat("token-b", at(9)) == 0  # interrupted: nobody beats
+        await u.commit()
+    async with uow() as u:
+        assert await u.evals.get("r-run") == replace(running, heartbeat_at=at(9))
+
+
+async def test_a_run_is_taken_over_only_from_the_owner_it_still_has(uow: Factory) -> None:
+    running = unfinished_run("r-run", EvalStatus.RUNNING, OWNER_A)
+    async with uow() as u:
+        await u.evals.add(running)
+        await u.evals.add(eval_run("r-done"))
+        await u.commit()
+    stopped = replace(running, status=EvalStatus.INTERRUPTED)
+    resumed = replace(stopped, status=EvalStatus.RUNNING, owner=OWNER_B, heartbeat_at=at(20))
+    async with uow() as u:
+        assert not await u.evals.take_over(stopped, owner_token="token-b")
+        assert not await u.evals.take_over(stopped, owner_token=None)
+        assert await u.evals.take_over(stopped, owner_token="token-a")
+        assert await u.evals.take_over(resumed, owner_token="token-a")
+        assert not await u.evals.take_over(resumed, owner_token="token-a")  # now B's
+        done = replace(eval_run("r-done"), name="again")
+        assert not await u.evals.take_over(done, owner_token=None)  # complete
+        assert not await u.evals.take_over(eval_run("missing"), owner_token=None)
+        await u.commit()
+    async with uow() as u:
+        assert await u.evals.get("r-run") == resumed
+        assert await u.evals.get("r-done") == eval_run("r-done")
 
 
 async def test_eval_runs_are_listed_newest_first_per_version(uow: Factory) -> None:

@@ -20,6 +20,7 @@ from domain.models import (
     Correction,
     Dataset,
     EvalRun,
+    EvalStatus,
     Example,
     Exchange,
     Feedback,
@@ -378,6 +379,33 @@ class _Evals:
         if not _is_hex(prefix):
             return []
         return [k for k in sorted(self._s.evals) if k.startswith(prefix)][: max(0, limit)]
+
+    async def running(self) -> list[EvalRun]:
+        runs = [r for r in self._s.evals.values() if r.status is EvalStatus.RUNNING]
+        return sorted(runs, key=lambda r: r.created_at)
+
+    async def beat(self, owner_token: str, at: datetime) -> int:
+        owned = [
+            r.id
+            for r in self._s.evals.values()
+            if r.status is EvalStatus.RUNNING and r.owner and r.owner.token == owner_token
+        ]
+
+        def op(s: _State) -> None:
+            for run_id in owned:
+                s.evals[run_id] = dataclasses.replace(s.evals[run_id], heartbeat_at=at)
+
+        self._mutate(op)
+        return len(owned)
+
+    async def take_over(self, run: EvalRun, *, owner_token: str | None) -> bool:
+        stored = self._s.evals.get(run.id)
+        if stored is None or stored.status is EvalStatus.COMPLETE:
+            return False
+        if (stored.owner.token if stored.owner else None) != owner_token:
+            return False
+        await self.add(run)
+        return True
 
     async def all(self, *, model_version: str | None = None, limit: int = 20) -> list[EvalRun]:
         runs = [

@@ -20,12 +20,22 @@ from adapters.storage_sql.migrate import alembic_config, head_revision
 from adapters.storage_sql.tables import (
     corrections,
     datasets,
+    eval_runs,
     examples,
     jobs,
     metadata,
     predictions,
 )
-from domain.models import Dataset, Ending, JobOwner, JobStatus, ProposalKind, ProposalStatus, utcnow
+from domain.models import (
+    Dataset,
+    Ending,
+    EvalStatus,
+    JobOwner,
+    JobStatus,
+    ProposalKind,
+    ProposalStatus,
+    utcnow,
+)
 from tests.contract.storage_support import fresh_postgres_database, sqlite_url
 
 TABLES = {
@@ -275,3 +285,28 @@ async def test_jobs_unfinished_before_0005_belong_to_an_unknown_stopped_process(
         "queued": unknown, "running": unknown,
         "succeeded": (None, None), "failed": (None, None), "cancelled": (None, None),
     }  # fmt: skip
+
+
+def _a_run_before_statuses(conn: Connection) -> None:
+    """A database at 0004 holding one evaluation run, from before runs had a status."""
+    command.upgrade(alembic_config(connection=conn), "0004")
+    conn.execute(
+        eval_runs.insert().values(
+            id="old", model_version="base", created_at=datetime(2026, 12, 1, tzinfo=UTC),
+            name="", created_by_id="u", created_by_name="U", created_by_is_trainer=True,
+            cases=0, passed=0, exact_rate=0.0, contains_rate=0.0, errors=0, results=[],
+        )
+    )  # fmt: skip
+    command.upgrade(alembic_config(connection=conn), "head")
+
+
+async def test_runs_stored_before_0005_are_complete_with_nothing_pending(url: str) -> None:
+    await prepared(url, _a_run_before_statuses)
+    storage = SqlStorage(url)
+    try:
+        async with storage.unit_of_work() as uow:
+            old = await uow.evals.get("old")
+    finally:
+        await storage.aclose()
+    assert old is not None and old.status is EvalStatus.COMPLETE
+    assert old.pending == () and old.owner is None and old.heartbeat_at is None
