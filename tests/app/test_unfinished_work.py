@@ -1,4 +1,4 @@
-"""`train list` and `train status` say who holds an unfinished job, and what happens next."""
+"""Unfinished work in the CLI: who holds a training job, how an evaluation run is resumed."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def _gone_pid() -> int:
     return child.pid
 
 
-def _run(db: FakeDatabase, tmp_path: Path, work: Work) -> None:
+def _run(db: FakeDatabase, tmp_path: Path, work: Work, *, expect: int = 0) -> None:
     settings = Settings(data_dir=tmp_path, llm=LlmSettings(base_url="http://127.0.0.1:9/v1"))
     overrides = Overrides(
         uow=db.unit_of_work,
@@ -47,7 +47,7 @@ def _run(db: FakeDatabase, tmp_path: Path, work: Work) -> None:
     )
     runner = OneShotRunner(lambda: settings, overrides=overrides)
     runner.run(work)
-    assert runner.exit_code == 0
+    assert runner.exit_code == expect
 
 
 def test_the_listing_names_each_holder_and_fails_the_job_whose_process_is_gone(
@@ -77,3 +77,30 @@ def test_the_listing_names_each_holder_and_fails_the_job_whose_process_is_gone(
     _run(db, tmp_path, lambda s: views.train_status(s, "a1"))
     said = capsys.readouterr().out
     assert "running in process 4242 on trainer-2.example" in said and "If that process" in said
+
+
+@pytest.mark.parametrize(
+    ("path", "version", "name", "resume", "says"),
+    [
+        (None, None, "", None, "Name a test-set file to run, or `--resume RUN`"),
+        ("cases.jsonl", None, "", "abcd1234", "leave out the file, --version and --name"),
+        (None, "base", "", "abcd1234", "leave out the file, --version and --name"),
+        (None, None, "again", "abcd1234", "leave out the file, --version and --name"),
+        (None, None, "", "abcd1234", "There is no evaluation run"),
+    ],
+)
+def test_eval_run_names_a_file_or_a_run_to_resume(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    path: str | None,
+    version: str | None,
+    name: str,
+    resume: str | None,
+    says: str,
+) -> None:
+    file = tmp_path / path if path else None
+    if file is not None:
+        file.write_text('{"input": "q", "expected": "a"}\n', encoding="utf-8")
+    work: Work = lambda s: views.eval_run(s, file, version, name, resume)  # noqa: E731
+    _run(FakeDatabase(), tmp_path, work, expect=1)
+    assert says in capsys.readouterr().out
