@@ -17,6 +17,7 @@ from typing import Any
 
 import structlog
 
+from app.processes import LocalProcessProbe, this_process
 from app.settings import Settings
 from app.workers import WorkerPool
 from domain.errors import ModelUnavailable
@@ -311,6 +312,7 @@ async def _bootstrap(
         offload=offload,
         clock=clock,
     )
+    owner, processes = this_process(), LocalProcessProbe()  # this process, as jobs name it
     training = TrainingService(
         uow=uow,
         backends=backends,
@@ -318,6 +320,9 @@ async def _bootstrap(
         default_backend=settings.training.default_backend,
         max_concurrent_jobs=settings.training.max_concurrent_jobs,
         progress_interval=settings.training.progress_interval,
+        owner=owner,
+        processes=processes,
+        heartbeat_interval=settings.training.heartbeat_seconds,
         clock=clock,
     )
     evaluation = EvaluationService(
@@ -328,6 +333,9 @@ async def _bootstrap(
         artifacts=artifacts,
         # the embedded server answers one request at a time: queueing more only times out
         concurrency=settings.evaluation.concurrency if settings.llm.base_url else 1,
+        owner=owner,
+        processes=processes,
+        heartbeat_interval=settings.training.heartbeat_seconds,
         clock=clock,
     )
 

@@ -260,7 +260,7 @@ def train_list(
 @eval_app.command("run")
 def eval_run(
     ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    path: Annotated[Path | None, typer.Argument(exists=True, dir_okay=False, readable=True)] = None,
     version: Annotated[
         str | None,
         typer.Option(
@@ -268,13 +268,21 @@ def eval_run(
         ),
     ] = None,
     name: Annotated[str, typer.Option(help="A name for this run.")] = "",
+    resume: Annotated[
+        str | None,
+        typer.Option(
+            metavar="RUN", help="Finish an interrupted run (its id): answer the cases it had left."
+        ),
+    ] = None,
 ) -> None:
     """Run a JSON/JSONL test set against a model version and write a report.
 
     A case is {"input": ..., "expected": ...}; "expected" may be a list of phrases
     that must all appear, "forbid" a list of phrases none of which may (docs/datasets.md).
+    Results are stored as they come: a run that was stopped is listed as interrupted,
+    and `eval run --resume RUN` finishes it.
     """
-    _go(ctx, lambda s: views.eval_run(s, path, version, name))
+    _go(ctx, lambda s: views.eval_run(s, path, version, name, resume))
 
 
 @eval_app.command("compare")

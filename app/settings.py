@@ -124,6 +124,16 @@ class TrainingSettings(BaseModel):
     progress_interval: float = Field(
         0.5, ge=0.0, le=60.0, description="Seconds between a job's stored progress reports."
     )
+    heartbeat_seconds: float = Field(
+        5.0,
+        gt=0.0,
+        le=300.0,
+        description=(
+            "Seconds between the heartbeats of the process that holds a training job or "
+            "answers an evaluation run; after 3 missed ones another process counts it as "
+            "orphaned."
+        ),
+    )
 
 
 class FineTuneSettings(BaseModel):

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,13 +23,17 @@ from domain.models import (
     Artifact,
     EvalComparison,
     EvalRun,
+    EvalStatus,
     Example,
+    JobOwner,
     JobStatus,
     Proposal,
     ProposalKind,
     TrainingJob,
+    utcnow,
 )
 from domain.services.datasets import ExportFormat
+from domain.services.evaluation import EvalProgress
 from domain.testcases import TestSetLimits, parse_test_cases
 
 if TYPE_CHECKING:
@@ -167,18 +173,50 @@ def _parse_options(pairs: list[str]) -> dict[str, str]:
     return options
 
 
-def _job_line(job: TrainingJob) -> str:
+def _job_line(job: TrainingJob, me: JobOwner, now: datetime) -> str:
     line = (
         f"{job.id}  {job.status.value:<9}  {job.dataset} "
         f"({job.example_count} examples, {job.backend})"
     )
     if job.status is JobStatus.RUNNING:
         line += f"  {job.progress:.0%} {job.message}"
+    if not job.status.finished:
+        line += f"  — {_holder(job, me, now)}"
     if job.model_version:
         line += f"  → {job.model_version}"
     if job.error:
         line += f"  error: {job.error}"
     return line
+
+
+BOT_TAKES_OVER = "the bot's next start (`trainerbot run` or `trainerbot chat`) takes it over"
+IF_IT_STOPS = (
+    "If that process stops, the bot (`trainerbot run`, `trainerbot chat`) takes the job over; "
+    "any other command marks it failed, interrupted."
+)
+
+
+def _holder(job: TrainingJob, me: JobOwner, now: datetime) -> str:
+    """Who holds an unfinished job, and when it last said so."""
+    owner = job.owner
+    if owner is None:
+        return f"handed back when the bot stopped: {BOT_TAKES_OVER}"
+    where = "this process" if owner.token == me.token else f"process {owner.pid}"
+    if owner.host and owner.host != me.host:
+        where += f" on {owner.host}"
+    state = "running" if job.status is JobStatus.RUNNING else "queued"
+    if job.heartbeat_at is None:
+        return f"{state} in {where}, no heartbeat yet"
+    return f"{state} in {where}, last heartbeat {_age(now - job.heartbeat_at)} ago"
+
+
+def _age(delta: timedelta) -> str:
+    seconds = max(0, int(delta.total_seconds()))
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"
 
 
 async def train_start(
@@ -231,8 +269,11 @@ def _print_job_result(s: Session, job: TrainingJob) -> None:
 
 
 async def train_status(s: Session, job_id: str) -> None:
-    job = await s.container.training.get(job_id)
-    s.console.print(_job_line(job), markup=False)
+    training = s.container.training
+    job = await training.get(job_id)
+    s.console.print(_job_line(job, training.owner, utcnow()), markup=False)
+    if _held_elsewhere(job, training.owner):
+        s.console.print(IF_IT_STOPS, markup=False)
 
 
 async def train_cancel(s: Session, job_id: str) -> None:
@@ -241,11 +282,19 @@ async def train_cancel(s: Session, job_id: str) -> None:
 
 
 async def train_list(s: Session, limit: int) -> None:
-    jobs = await s.container.training.all(limit=limit)
+    training = s.container.training
+    jobs = await training.all(limit=limit)
     if not jobs:
         s.console.print("No training jobs yet. Start one with `train start`.")
+    now = utcnow()
     for job in jobs:
-        s.console.print(_job_line(job), markup=False)
+        s.console.print(_job_line(job, training.owner, now), markup=False)
+    if any(_held_elsewhere(j, training.owner) for j in jobs):
+        s.console.print(IF_IT_STOPS, markup=False)
+
+
+def _held_elsewhere(job: TrainingJob, me: JobOwner) -> bool:
+    return not job.status.finished and job.owner is not None and job.owner != me
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -258,10 +307,44 @@ def print_run(s: Session, run: EvalRun) -> None:
         f"({sc.pass_rate:.0%}), exact {sc.exact:.0%}, contains {sc.contains:.0%}"
         + (f", label accuracy {sc.label_accuracy:.0%}" if sc.label_accuracy is not None else "")
         + (f", {sc.errors} errors" if sc.errors else "")
+        + esc(_run_state(s, run))
     )
 
 
-async def eval_run(s: Session, path: Path, version: str | None, name: str) -> None:
+def _run_state(s: Session, run: EvalRun) -> str:
+    """How far an unfinished run got, and what happens next."""
+    if run.status is EvalStatus.COMPLETE:
+        return ""
+    of = f"{len(run.results)} of {len(run.results) + len(run.pending)} cases"
+    if run.status is EvalStatus.INTERRUPTED:
+        return f" — interrupted after {of}: `eval run --resume {run.id[:8]}` finishes it"
+    me = s.container.evaluation.owner
+    where = "this process"
+    if run.owner is not None and run.owner.token != me.token:
+        where = f"process {run.owner.pid}"
+        if run.owner.host and run.owner.host != me.host:
+            where += f" on {run.owner.host}"
+    beat = f", last heartbeat {_age(utcnow() - run.heartbeat_at)} ago" if run.heartbeat_at else ""
+    return f" — running in {where}, {of} so far{beat}"
+
+
+async def eval_run(
+    s: Session, path: Path | None, version: str | None, name: str, resume: str | None = None
+) -> None:
+    if resume is not None:
+        if path is not None or version is not None or name:
+            raise InvalidInput(
+                "`eval run --resume RUN` goes on with the run's own cases and model version: "
+                "leave out the file, --version and --name."
+            )
+        await _eval_with_progress(
+            s, lambda report: s.container.evaluation.resume(resume, s.actor, report=report)
+        )
+        return
+    if path is None:
+        raise InvalidInput(
+            "Name a test-set file to run, or `--resume RUN` to finish an interrupted run."
+        )
     data = await asyncio.to_thread(path.read_bytes)
     settings = s.container.settings
     limits = TestSetLimits(  # bytes and text length as for a dataset file
@@ -270,6 +353,17 @@ async def eval_run(s: Session, path: Path, version: str | None, name: str) -> No
         max_chars=settings.datasets.max_text_chars,
     )
     cases = parse_test_cases(path.name, data, limits=limits)
+    await _eval_with_progress(
+        s,
+        lambda report: s.container.evaluation.run(
+            cases, s.actor, version=version, name=name, report=report
+        ),
+    )
+
+
+async def _eval_with_progress(
+    s: Session, start: Callable[[EvalProgress], Awaitable[EvalRun]]
+) -> None:
     with Progress(
         TextColumn("evaluating"),
         BarColumn(),
@@ -282,9 +376,7 @@ async def eval_run(s: Session, path: Path, version: str | None, name: str) -> No
         async def report(fraction: float, message: str) -> None:
             progress.update(task, completed=fraction)
 
-        run = await s.container.evaluation.run(
-            cases, s.actor, version=version, name=name, report=report
-        )
+        run = await start(report)
     print_run(s, run)
     print_reports(s, await s.container.evaluation.write_report(run))
 

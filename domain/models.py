@@ -284,6 +284,20 @@ class JobStatus(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class JobOwner:
+    """The process that holds a queued or running job: its host, pid and a random token.
+
+    The token tells two processes apart that had the same pid (one after the other,
+    or two services in one process); the host and pid let another process on the same
+    host see at once that the owner is gone.
+    """
+
+    host: str
+    pid: int
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
 class TrainingJob:
     id: str
     dataset: str
@@ -302,6 +316,8 @@ class TrainingJob:
     base_model_version: str | None = None  # the version it trained from
     external_id: str | None = None  # e.g. a provider's fine-tuning job id
     cancel_requested: bool = False
+    owner: JobOwner | None = None  # who holds it while unfinished; None: handed back
+    heartbeat_at: datetime | None = None  # when the owner last said it still holds it
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,15 +427,25 @@ class EvalScores:
         return self.passed / self.cases if self.cases else 0.0
 
 
+class EvalStatus(enum.StrEnum):
+    RUNNING = "running"  # answering; stored as it goes
+    INTERRUPTED = "interrupted"  # its process stopped before the end: it can be resumed
+    COMPLETE = "complete"
+
+
 @dataclass(frozen=True, slots=True)
 class EvalRun:
     id: str
     model_version: str
     created_at: datetime
     results: tuple[CaseResult, ...]
-    scores: EvalScores
+    scores: EvalScores  # of ``results``: the cases answered so far
     created_by: Actor
     name: str = ""
+    status: EvalStatus = EvalStatus.COMPLETE
+    pending: tuple[TestCase, ...] = ()  # the cases not answered yet
+    owner: JobOwner | None = None  # the process answering it (while running)
+    heartbeat_at: datetime | None = None  # when that process last said so
 
 
 class CaseChange(enum.StrEnum):

@@ -25,6 +25,7 @@ from domain.models import (
     Exchange,
     Feedback,
     GenerationOptions,
+    JobOwner,
     ModelVersion,
     Prediction,
     Proposal,
@@ -162,6 +163,19 @@ class JobRepository(Protocol):
         """Jobs queued or running, oldest first."""
         ...
 
+    async def beat(self, owner_token: str, at: datetime) -> int:
+        """Set ``heartbeat_at`` of the unfinished jobs owned by ``owner_token``; how many."""
+        ...
+
+    async def release(self, owner_token: str) -> int:
+        """The unfinished jobs owned by ``owner_token`` are owned by nobody; how many."""
+        ...
+
+    async def take_over(self, job: TrainingJob, *, owner_token: str | None) -> bool:
+        """Store ``job`` (like ``update``) only if the stored one is unfinished and still
+        owned by ``owner_token`` (``None``: by nobody); whether it was stored."""
+        ...
+
     async def snapshot(self, job_id: str) -> list[Example]: ...
     async def snapshot_has(self, job_id: str, example_id: str) -> bool:
         """Whether the job trained on that example."""
@@ -190,6 +204,19 @@ class EvalRepository(Protocol):
 
     async def all(self, *, model_version: str | None = None, limit: int = 20) -> list[EvalRun]:
         """Newest first."""
+        ...
+
+    async def running(self) -> list[EvalRun]:
+        """Runs whose status is ``running``, oldest first."""
+        ...
+
+    async def beat(self, owner_token: str, at: datetime) -> int:
+        """Set ``heartbeat_at`` of the running runs owned by ``owner_token``; how many."""
+        ...
+
+    async def take_over(self, run: EvalRun, *, owner_token: str | None) -> bool:
+        """Store ``run`` (like ``add``) only if the stored one is not complete and still
+        owned by ``owner_token``; whether it was stored."""
         ...
 
 
@@ -360,6 +387,18 @@ class SpeechToText(Protocol):
 class TextToSpeech(Protocol):
     def synthesize(self, text: str, *, language: str | None = None) -> AsyncIterator[Speech]:
         """Speech sentence by sentence, so playback can start after the first."""
+        ...
+
+
+# --------------------------------------------------------------------------- processes
+
+
+class ProcessProbe(Protocol):
+    """Whether the process that owns a job still runs, as far as this host can tell."""
+
+    def alive(self, owner: JobOwner) -> bool | None:
+        """``False``: it surely stopped (this host, no such pid); ``True``: a process with
+        that pid runs here; ``None``: it cannot tell (another host)."""
         ...
 
 

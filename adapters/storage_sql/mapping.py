@@ -15,9 +15,11 @@ from domain.models import (
     Ending,
     EvalRun,
     EvalScores,
+    EvalStatus,
     Example,
     ExampleSource,
     Feedback,
+    JobOwner,
     JobStatus,
     ModelVersion,
     Place,
@@ -331,6 +333,16 @@ def job_params(j: TrainingJob) -> Params:
         "base_model_version": j.base_model_version,
         "external_id": j.external_id,
         "cancel_requested": j.cancel_requested,
+        **owner_params(j.owner),
+        "heartbeat_at": j.heartbeat_at,
+    }
+
+
+def owner_params(owner: JobOwner | None) -> Params:
+    return {
+        "owner_host": owner.host if owner else None,
+        "owner_pid": owner.pid if owner else None,
+        "owner_token": owner.token if owner else None,
     }
 
 
@@ -353,7 +365,15 @@ def job_of(r: Row) -> TrainingJob:
         base_model_version=r.base_model_version,
         external_id=r.external_id,
         cancel_requested=r.cancel_requested,
+        owner=_owner_of(r),
+        heartbeat_at=r.heartbeat_at,
     )
+
+
+def _owner_of(r: Row) -> JobOwner | None:
+    if r.owner_token is None:
+        return None
+    return JobOwner(host=r.owner_host or "", pid=r.owner_pid or 0, token=r.owner_token)
 
 
 def version_params(v: ModelVersion) -> Params:
@@ -383,12 +403,7 @@ def version_of(r: Row) -> ModelVersion:
 
 def _case_result_json(c: CaseResult) -> dict[str, Any]:
     return {
-        "input": c.case.input,
-        "expected": c.case.expected,
-        "label": c.case.label,
-        "name": c.case.name,
-        "require": list(c.case.require),
-        "forbid": list(c.case.forbid),
+        **_test_case_json(c.case),
         "answer": c.answer,
         "exact": c.exact,
         "contains": c.contains,
@@ -399,17 +414,33 @@ def _case_result_json(c: CaseResult) -> dict[str, Any]:
     }
 
 
+def _test_case_json(c: TestCase) -> dict[str, Any]:
+    return {
+        "input": c.input,
+        "expected": c.expected,
+        "label": c.label,
+        "name": c.name,
+        "require": list(c.require),
+        "forbid": list(c.forbid),
+    }
+
+
+def _test_case_of(d: Mapping[str, Any]) -> TestCase:
+    # "require" and "forbid" are absent from runs stored before them
+    return TestCase(
+        input=d["input"],
+        expected=d["expected"],
+        label=d["label"],
+        name=d["name"],
+        require=tuple(d.get("require", ())),
+        forbid=tuple(d.get("forbid", ())),
+    )
+
+
 def _case_result_of(d: Mapping[str, Any]) -> CaseResult:
-    # "require", "forbid", "missing" and "forbidden" are absent from runs stored before them
+    # "missing" and "forbidden" are absent from runs stored before them
     return CaseResult(
-        case=TestCase(
-            input=d["input"],
-            expected=d["expected"],
-            label=d["label"],
-            name=d["name"],
-            require=tuple(d.get("require", ())),
-            forbid=tuple(d.get("forbid", ())),
-        ),
+        case=_test_case_of(d),
         answer=d["answer"],
         exact=d["exact"],
         contains=d["contains"],
@@ -435,6 +466,10 @@ def eval_params(run: EvalRun) -> Params:
         "label_accuracy": s.label_accuracy,
         "errors": s.errors,
         "results": [_case_result_json(c) for c in run.results],
+        "status": run.status.value,
+        "pending": [_test_case_json(c) for c in run.pending],
+        **owner_params(run.owner),
+        "heartbeat_at": run.heartbeat_at,
     }
 
 
@@ -454,6 +489,10 @@ def eval_of(r: Row) -> EvalRun:
         ),
         created_by=actor_of(r, "created_by"),
         name=r.name,
+        status=EvalStatus(r.status),
+        pending=tuple(_test_case_of(d) for d in r.pending or ()),
+        owner=_owner_of(r),
+        heartbeat_at=r.heartbeat_at,
     )
 
 

@@ -18,7 +18,7 @@ from adapters.storage_sql.tables import (
     model_versions,
 )
 from domain.errors import NotFound
-from domain.models import EvalRun, Example, JobStatus, ModelVersion, TrainingJob
+from domain.models import EvalRun, EvalStatus, Example, JobStatus, ModelVersion, TrainingJob
 
 _j = jobs.c
 _UNFINISHED = [s.value for s in JobStatus if not s.finished]
@@ -33,6 +33,19 @@ _JOBS_PREFIXED = (
     .limit(bindparam("limit"))
 )
 _JOBS_UNFINISHED = select(jobs).where(_j.status.in_(_UNFINISHED)).order_by(_j.created_at, _j.seq)
+_OWNED = (_j.owner_token == bindparam("token"), _j.status.in_(_UNFINISHED))
+_JOBS_BEAT = update(jobs).where(*_OWNED).values(heartbeat_at=bindparam("beat_at"))
+_JOBS_RELEASE = (
+    update(jobs)
+    .where(*_OWNED)
+    .values(owner_host=None, owner_pid=None, owner_token=None, heartbeat_at=None)
+)
+# Compare-and-set: SET takes every column named in the parameters but these two.
+_JOB_TAKE_OVER = update(jobs).where(
+    _j.id == bindparam("job_id"),
+    _j.status.in_(_UNFINISHED),
+    _j.owner_token.is_not_distinct_from(bindparam("previous_token", type_=jobs.c.owner_token.type)),
+)
 _SNAPSHOT_DROP = delete(job_examples).where(job_examples.c.job_id == bindparam("job_id"))
 _SNAPSHOT_ADD = job_examples.insert()
 _SNAPSHOT = (
@@ -79,6 +92,21 @@ class SqlJobs:
         result = await self._s.write(_JOB_UPDATE, params)
         if result.rowcount == 0:
             raise NotFound("That training job does not exist.", job_id=job.id)
+
+    async def beat(self, owner_token: str, at: datetime) -> int:
+        result = await self._s.write(_JOBS_BEAT, {"token": owner_token, "beat_at": at})
+        return int(result.rowcount)
+
+    async def release(self, owner_token: str) -> int:
+        result = await self._s.write(_JOBS_RELEASE, {"token": owner_token})
+        return int(result.rowcount)
+
+    async def take_over(self, job: TrainingJob, *, owner_token: str | None) -> bool:
+        params = m.job_params(job)
+        params["job_id"] = params.pop("id")
+        params["previous_token"] = owner_token
+        result = await self._s.write(_JOB_TAKE_OVER, params)
+        return bool(result.rowcount == 1)
 
     async def all(self, *, limit: int = 20) -> list[TrainingJob]:
         if limit <= 0:
@@ -138,6 +166,23 @@ _r = eval_runs.c
 _EVAL_GET = select(eval_runs).where(_r.id == bindparam("id"))
 _EVALS = select(eval_runs).order_by(_r.created_at.desc(), _r.seq.desc()).limit(bindparam("limit"))
 _EVALS_OF = _EVALS.where(_r.model_version == bindparam("model_version"))
+_EVALS_UNFINISHED = _r.status != EvalStatus.COMPLETE.value
+_EVALS_BEAT = (
+    update(eval_runs)
+    .where(_r.owner_token == bindparam("token"), _r.status == EvalStatus.RUNNING.value)
+    .values(heartbeat_at=bindparam("beat_at"))
+)
+# Compare-and-set: SET takes every column named in the parameters but these two.
+_EVAL_TAKE_OVER = update(eval_runs).where(
+    _r.id == bindparam("run_id"),
+    _EVALS_UNFINISHED,
+    _r.owner_token.is_not_distinct_from(
+        bindparam("previous_token", type_=eval_runs.c.owner_token.type)
+    ),
+)
+_EVALS_RUNNING = (
+    select(eval_runs).where(_r.status == EvalStatus.RUNNING.value).order_by(_r.created_at, _r.seq)
+)
 _EVALS_PREFIXED = (
     select(_r.id)
     .where(_r.id.startswith(bindparam("prefix")))
@@ -163,6 +208,20 @@ class SqlEvals:
             return []
         result = await self._s.read(_EVALS_PREFIXED, {"prefix": prefix, "limit": limit})
         return [str(run_id) for run_id in result.scalars()]
+
+    async def running(self) -> list[EvalRun]:
+        return await self._s.read_mapped(_EVALS_RUNNING, {}, m.eval_of, heavy=True)
+
+    async def beat(self, owner_token: str, at: datetime) -> int:
+        result = await self._s.write(_EVALS_BEAT, {"token": owner_token, "beat_at": at})
+        return int(result.rowcount)
+
+    async def take_over(self, run: EvalRun, *, owner_token: str | None) -> bool:
+        params = m.eval_params(run)
+        params["run_id"] = params.pop("id")
+        params["previous_token"] = owner_token
+        result = await self._s.write(_EVAL_TAKE_OVER, params)
+        return bool(result.rowcount == 1)
 
     async def all(self, *, model_version: str | None = None, limit: int = 20) -> list[EvalRun]:
         if limit <= 0:

@@ -194,6 +194,11 @@ jobs = Table(
     Column("base_model_version", Text),
     Column("external_id", Text),
     Column("cancel_requested", Boolean, nullable=False),
+    # The process holding an unfinished job (NULL: nobody, handed back) and its heartbeat.
+    Column("owner_host", String(255)),
+    Column("owner_pid", Integer),
+    Column("owner_token", String(64)),
+    Column("heartbeat_at", UtcDateTime),
     Index(None, "created_at", "seq"),
     Index(None, "status", "created_at"),
 )
@@ -251,6 +256,14 @@ eval_runs = Table(
     Column("errors", Integer, nullable=False),
     # Every CaseResult with its TestCase, as a JSON list.
     Column("results", Json, nullable=False),
+    # running | interrupted | complete, the cases not answered yet (a JSON list; NULL in
+    # runs stored before 0005), and the process answering it with its heartbeat.
+    Column("status", String(16), nullable=False, server_default="complete"),
+    Column("pending", Json),
+    Column("owner_host", String(255)),
+    Column("owner_pid", Integer),
+    Column("owner_token", String(64)),
+    Column("heartbeat_at", UtcDateTime),
     Index(None, "created_at", "seq"),
     Index(None, "model_version", "created_at"),
 )

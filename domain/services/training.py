@@ -5,6 +5,14 @@ task this service owns: ``running`` → ``succeeded`` (a new model version,
 activated unless ``activate=false``) | ``failed`` | ``cancelled``. At most
 ``max_concurrent_jobs`` jobs run per backend; the others wait, first come first
 served. Every persisted change is passed to the listeners given to :meth:`watch`.
+
+The process that queues or runs a job owns it (``TrainingJob.owner``) and refreshes
+its heartbeat every ``heartbeat_interval`` seconds; listing, showing or starting jobs
+first deals with orphaned ones (``domain.services.training_owner``). A service that
+called :meth:`recover` (the bot at its start) takes them over — queued ones are
+queued here, running ones resumed — and keeps doing so; any other (a one-shot
+command) marks them failed, interrupted. On :meth:`aclose` the bot hands its jobs
+back for its next start, a one-shot command fails them.
 """
 
 from __future__ import annotations
@@ -20,9 +28,23 @@ import structlog
 
 from domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from domain.ids import by_id_or_prefix
-from domain.models import Actor, JobStatus, TrainingJob, TrainingOption, new_id, utcnow
-from domain.ports import TrainingBackend, UnitOfWorkFactory
+from domain.models import (
+    Actor,
+    JobOwner,
+    JobStatus,
+    TrainingJob,
+    TrainingOption,
+    new_id,
+    utcnow,
+)
+from domain.ports import ProcessProbe, TrainingBackend, UnitOfWorkFactory
 from domain.services.models import ModelService
+from domain.services.training_owner import (
+    INTERRUPTED_QUEUED,
+    INTERRUPTED_RUNNING,
+    Ownership,
+    interrupted,
+)
 from domain.services.training_run import UNEXPECTED_FAILURE, JobRun, ended
 from domain.training_options import backend_options, validate_options
 
@@ -40,6 +62,8 @@ BACKEND_GONE = (
 )
 __all__ = [
     "BACKEND_GONE",
+    "INTERRUPTED_QUEUED",
+    "INTERRUPTED_RUNNING",
     "NOT_RESUMABLE",
     "SELECTED_DATASET",
     "UNEXPECTED_FAILURE",
@@ -58,11 +82,23 @@ class TrainingService:
         default_backend: str = "local",
         max_concurrent_jobs: int = 1,
         progress_interval: float = 0.5,
+        owner: JobOwner | None = None,
+        processes: ProcessProbe | None = None,
+        heartbeat_interval: float = 5.0,
         clock: Callable[[], datetime] = utcnow,
         monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        """``owner``: this process (default: an unnamed one with a fresh token);
+        ``processes`` tells when another owner on this host is gone (without it, only
+        stale heartbeats do); ``sleep`` waits between two heartbeats."""
         if max_concurrent_jobs < 1:
             raise ValueError("max_concurrent_jobs must be at least 1")
+        self._ownership = Ownership(
+            owner or JobOwner(host="", pid=0, token=new_id()),
+            interval=heartbeat_interval,
+            processes=processes,
+        )
         self._uow = uow
         self._backends = dict(backends)
         self._models = models
@@ -71,6 +107,7 @@ class TrainingService:
         self._interval = progress_interval
         self._clock = clock
         self._monotonic = monotonic
+        self._sleep = sleep
         self._listeners: list[JobListener] = []
         self._waiting: dict[str, deque[str]] = {}  # backend -> queued job ids, FIFO
         self._running: dict[str, set[str]] = {}  # backend -> job ids with a task
@@ -79,7 +116,14 @@ class TrainingService:
         self._runs: dict[str, JobRun] = {}  # jobs running in this process
         self._cancelling: dict[str, Actor] = {}  # job id -> who cancels it
         self._started: set[str] = set()  # job ids whose task has begun
+        self._adopting = False  # takes orphaned jobs over (after recover())
+        self._keeper: asyncio.Task[None] | None = None  # heartbeats, adoption
         self._closed = False
+
+    @property
+    def owner(self) -> JobOwner:
+        """This process, as its jobs name it."""
+        return self._ownership.owner
 
     @property
     def backends(self) -> list[str]:
@@ -93,6 +137,10 @@ class TrainingService:
 
     async def get(self, job_id: str) -> TrainingJob:
         """The job with this id, or with the only id that starts with it (``d48754ef``)."""
+        await self._sweep()
+        return await self._load(job_id)
+
+    async def _load(self, job_id: str) -> TrainingJob:
         async with self._uow() as uow:
             return await by_id_or_prefix(
                 job_id.strip(),
@@ -102,6 +150,7 @@ class TrainingService:
             )
 
     async def all(self, limit: int = 20) -> list[TrainingJob]:
+        await self._sweep()
         async with self._uow() as uow:
             return await uow.jobs.all(limit=limit)
 
@@ -145,7 +194,7 @@ class TrainingService:
         done = self._done.get(job_id)
         if done is not None:
             await done.wait()
-        return await self.get(job_id)
+        return await self._load(job_id)
 
     def watch(self, listener: JobListener) -> Callable[[], None]:
         """Await ``listener(job)`` on every persisted change; returns the unsubscribe."""
@@ -173,6 +222,7 @@ class TrainingService:
             raise Conflict("The bot is shutting down; start the job again once it is back.")
         backend_name = (backend or self._default_backend).strip().casefold()
         clean = validate_options(options, self.options(backend_name), backend=backend_name)
+        await self._sweep()  # an orphan frees its slot before this one is queued
         base = await self._models.active()
         async with self._uow() as uow:
             name = dataset.strip().casefold() if dataset else await uow.state.get(SELECTED_DATASET)
@@ -188,17 +238,20 @@ class TrainingService:
                 raise InvalidInput(
                     f"The dataset {name!r} has no examples yet; add or import some first."
                 )
+            now = self._clock()
             job = TrainingJob(
                 id=new_id(),
                 dataset=name,
                 backend=backend_name,
                 status=JobStatus.QUEUED,
                 created_by=actor,
-                created_at=self._clock(),
+                created_at=now,
                 example_count=len(snapshot),
                 options=clean,
                 message="waiting for its turn",
                 base_model_version=base.name,
+                owner=self.owner,
+                heartbeat_at=now,
             )
             await uow.jobs.add(job, snapshot)
             await uow.commit()
@@ -222,7 +275,7 @@ class TrainingService:
                 if job_id in self._started:  # else it sees the request when it starts
                     task.cancel()
             await asyncio.wait({task})
-            job = await self.get(job_id)
+            job = await self._load(job_id)
             if job.status is not JobStatus.CANCELLED:  # it was already finishing
                 raise Conflict(f"The training job has already finished ({job.status.value}).")
             return job
@@ -236,38 +289,125 @@ class TrainingService:
         return cancelled
 
     async def recover(self) -> list[TrainingJob]:
-        """At start-up: resume or restart unfinished jobs, fail those that cannot go on."""
-        async with self._uow() as uow:
-            unfinished = await uow.jobs.unfinished()
-        touched: list[TrainingJob] = []
-        for job in unfinished:
-            if job.id in self._done:
-                continue  # already handled by this process
-            backend = self._backends.get(job.backend)
-            if job.status is JobStatus.QUEUED and backend is not None:
-                self._enqueue(job)
-                touched.append(job)
-            elif job.status is JobStatus.RUNNING and backend and backend.supports_resume:
-                self._done[job.id] = asyncio.Event()
-                self._launch(job.backend, job.id, resume=True)
-                touched.append(job)
-            else:
-                queued = job.status is JobStatus.QUEUED
-                reason = BACKEND_GONE if queued else NOT_RESUMABLE
-                touched.append(await self._finish(job, JobStatus.FAILED, error=reason))
-            log.info("training_job_recovered", job_id=job.id, status=touched[-1].status.value)
+        """At the bot's start: take over orphaned jobs — queue the queued ones here,
+        resume the running ones, fail those that cannot go on — and keep doing so
+        for jobs orphaned later, every heartbeat. Returns the jobs it took over."""
+        self._adopting = True
+        touched = await self._sweep()
+        self._ensure_keeper()
         return touched
 
     async def aclose(self) -> None:
-        """Stop the tasks; the jobs stay as stored and are recovered at the next start."""
+        """Stop the tasks. The bot hands its unfinished jobs back (its next start, or
+        another bot, takes them over); a one-shot command fails them (interrupted)."""
         self._closed = True
+        held = list(self._done)
+        keeper, self._keeper = self._keeper, None
         tasks = list(self._tasks.values())
-        for task in tasks:
+        for task in [*tasks, *([keeper] if keeper else [])]:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, *([keeper] if keeper else []), return_exceptions=True)
         for done in self._done.values():
             done.set()  # nobody waits for a job this process no longer runs
         self._done.clear()
+        if held:
+            try:
+                await self._let_go(held)
+            except Exception:
+                log.exception("training_jobs_not_handed_back", jobs=len(held))
+
+    # ----------------------------------------------------------------- ownership
+
+    async def _let_go(self, held: list[str]) -> None:
+        token = self.owner.token
+        if self._adopting:
+            async with self._uow() as uow:
+                count = await uow.jobs.release(token)
+                await uow.commit()
+            log.info("training_jobs_handed_back", count=count)
+            return
+        for job_id in held:
+            async with self._uow() as uow:
+                job = await uow.jobs.get(job_id)
+            if job is None or job.status.finished:
+                continue
+            if await self._take_over(interrupted(job, at=self._clock()), previous=token):
+                log.info("training_job_interrupted_at_exit", job_id=job_id)
+
+    async def _sweep(self) -> list[TrainingJob]:
+        """Deal with the jobs nobody holds any more; the jobs changed."""
+        if self._closed:
+            return []  # a stopped process takes nothing over
+        async with self._uow() as uow:
+            unfinished = await uow.jobs.unfinished()
+        now = self._clock()
+        touched: list[TrainingJob] = []
+        for job in unfinished:
+            held = job.id in self._done
+            if not self._ownership.orphaned(job, now=now, held=held, adopting=self._adopting):
+                continue
+            changed = await (self._adopt(job, now) if self._adopting else self._interrupt(job))
+            if changed is not None:
+                touched.append(changed)
+                log.info(
+                    "training_job_recovered",
+                    job_id=job.id,
+                    status=changed.status.value,
+                    previous_owner=job.owner.pid if job.owner else None,
+                )
+        return touched
+
+    async def _adopt(self, job: TrainingJob, now: datetime) -> TrainingJob | None:
+        previous = job.owner.token if job.owner else None
+        backend = self._backends.get(job.backend)
+        resumable = (
+            job.status is JobStatus.RUNNING and backend is not None and backend.supports_resume
+        )
+        if (job.status is JobStatus.QUEUED and backend is not None) or resumable:
+            claimed = self._ownership.claimed(job, now)
+            if not await self._take_over(claimed, previous=previous):
+                return None  # another process was quicker
+            if claimed.status is JobStatus.QUEUED:
+                self._enqueue(claimed)
+            else:
+                self._done[job.id] = asyncio.Event()
+                self._launch(job.backend, job.id, resume=True)
+            return claimed
+        reason = BACKEND_GONE if job.status is JobStatus.QUEUED else NOT_RESUMABLE
+        final = ended(job, JobStatus.FAILED, at=now, error=reason)
+        return final if await self._take_over(final, previous=previous) else None
+
+    async def _interrupt(self, job: TrainingJob) -> TrainingJob | None:
+        final = interrupted(job, at=self._clock())
+        previous = job.owner.token if job.owner else None
+        return final if await self._take_over(final, previous=previous) else None
+
+    async def _take_over(self, job: TrainingJob, *, previous: str | None) -> bool:
+        """Store ``job`` if its stored owner is still ``previous``; tell the listeners."""
+        async with self._uow() as uow:
+            stored = await uow.jobs.take_over(job, owner_token=previous)
+            await uow.commit()
+        if stored:
+            await self._notify(job)
+        return stored
+
+    def _ensure_keeper(self) -> None:
+        if self._keeper is None and not self._closed:
+            self._keeper = asyncio.create_task(self._keep(), name="training-keeper")
+
+    async def _keep(self) -> None:
+        """Every heartbeat: say this process still holds its jobs; adopt orphans."""
+        while True:
+            await self._sleep(self._ownership.interval)
+            try:
+                if self._done:
+                    async with self._uow() as uow:
+                        await uow.jobs.beat(self.owner.token, self._clock())
+                        await uow.commit()
+                if self._adopting:
+                    await self._sweep()
+            except Exception:
+                log.exception("training_heartbeat_failed")
 
     # ----------------------------------------------------------------- scheduling
 
@@ -281,6 +421,7 @@ class TrainingService:
         return backend
 
     def _enqueue(self, job: TrainingJob) -> None:
+        self._ensure_keeper()
         self._done.setdefault(job.id, asyncio.Event())
         self._waiting.setdefault(job.backend, deque()).append(job.id)
         self._pump(job.backend)
@@ -310,7 +451,7 @@ class TrainingService:
         with structlog.contextvars.bound_contextvars(job_id=job_id):
             job: TrainingJob | None = None
             try:
-                job = await self.get(job_id)
+                job = await self._load(job_id)
                 if job.status.finished:  # e.g. cancelled while it waited
                     return
                 by = self._cancelling.get(job_id)
@@ -344,7 +485,7 @@ class TrainingService:
                 if current is not None:
                     current.uncancel()
                 active = self._runs.get(job_id)
-                latest = active.job if active is not None else (job or await self.get(job_id))
+                latest = active.job if active is not None else (job or await self._load(job_id))
                 if not latest.status.finished:  # a cancel racing the end changes nothing
                     message = f"cancelled by {by.name}"
                     await self._finish(latest, JobStatus.CANCELLED, message=message, cancelled=True)
@@ -374,7 +515,9 @@ class TrainingService:
         return final
 
     async def _save(self, job: TrainingJob) -> None:
-        """Persist a change and tell the listeners."""
+        """Persist a change and tell the listeners; an unfinished job is held here."""
+        if not job.status.finished:
+            job = self._ownership.claimed(job, self._clock())
         async with self._uow() as uow:
             await uow.jobs.update(job)
             await uow.commit()

@@ -38,6 +38,7 @@ from app.settings import Settings
 from domain.errors import InvalidInput
 from domain.models import Actor
 from domain.services.datasets import ExportFormat
+from tests.app.cli_process import NO_MODEL, cli_env, run_cli
 from tests.fakes.llm import FakeChatModel
 from tests.standins.openai_server import OpenAIStandin
 
@@ -61,32 +62,10 @@ def _loggers_not_cached() -> Iterator[None]:
 
 
 def _env(data_dir: Path, standin: OpenAIStandin | None = None, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRAINERBOT_")}
-    env.update(
-        TRAINERBOT_DATA_DIR=str(data_dir),
-        TRAINERBOT_LLM__BASE_URL=standin.base_url if standin else "http://127.0.0.1:9/v1",
-        TRAINERBOT_LLM__MODEL="standin-model",
-        TRAINERBOT_LOG__FORMAT="json",
-        COLUMNS="200",
-        PYTHONPATH=str(ROOT),
-        **extra,
-    )
-    return env
+    return cli_env(data_dir, standin.base_url if standin else NO_MODEL, **extra)
 
 
-def _cli(env: dict[str, str], cwd: Path, *args: str, stdin: str = "", expect: int = 0) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=120,
-    )
-    assert done.returncode == expect, done.stdout + done.stderr
-    assert "Traceback" not in done.stdout
-    return done.stdout
+_cli = run_cli
 
 
 def _written(out: str) -> Path:

@@ -24,10 +24,12 @@ from domain.models import (
     Ending,
     EvalRun,
     EvalScores,
+    EvalStatus,
     Example,
     ExampleSource,
     Exchange,
     Feedback,
+    JobOwner,
     JobStatus,
     ModelVersion,
     Place,
@@ -532,6 +534,8 @@ async def test_job_round_trips_with_its_frozen_snapshot(uow: Factory) -> None:
         base_model_version="base",
         external_id="ftjob-abc",
         cancel_requested=True,
+        owner=JobOwner(host="büro-host.example", pid=4_194_304, token="f" * 64),
+        heartbeat_at=at(88.000001),
     )
     snapshot = [example("e1", full=True), example("e2")]
     async with uow() as u:
@@ -566,6 +570,78 @@ async def test_job_updates_replace_its_state(uow: Factory) -> None:
         assert await u.jobs.snapshot("j1") == [example("e1")]
         with pytest.raises((KeyError, NotFound)):
             await u.jobs.update(job("missing"))
+
+
+OWNER_A = JobOwner(host="h", pid=1, token="token-a")
+OWNER_B = JobOwner(host="h", pid=2, token="token-b")
+
+
+async def test_a_heartbeat_refreshes_only_the_unfinished_jobs_of_its_owner(uow: Factory) -> None:
+    mine = [
+        replace(job("q", status=JobStatus.QUEUED), owner=OWNER_A, heartbeat_at=at(1)),
+        replace(job("r", status=JobStatus.RUNNING), owner=OWNER_A, heartbeat_at=at(1)),
+        replace(job("s", status=JobStatus.SUCCEEDED), owner=OWNER_A, heartbeat_at=at(1)),
+    ]
+    theirs = replace(job("o", status=JobStatus.RUNNING), owner=OWNER_B, heartbeat_at=at(1))
+    async with uow() as u:
+        for j in [*mine, theirs, job("n")]:
+            await u.jobs.add(j, [])
+        await u.commit()
+    async with uow() as u:
+        assert await u.jobs.beat("token-a", at(7.5)) == 2
+        assert await u.jobs.beat("token-c", at(7.5)) == 0
+        await u.commit()
+    async with uow() as u:
+        beats = {j.id: j.heartbeat_at for j in await u.jobs.all()}
+    assert beats == {"q": at(7.5), "r": at(7.5), "s": at(1), "o": at(1), "n": None}
+
+
+async def test_handing_back_leaves_the_unfinished_jobs_of_an_owner_to_nobody(
+    uow: Factory,
+) -> None:
+    async with uow() as u:
+        await u.jobs.add(replace(job("q"), owner=OWNER_A, heartbeat_at=at(1)), [])
+        await u.jobs.add(
+            replace(job("s", status=JobStatus.FAILED), owner=OWNER_A, heartbeat_at=at(1)), []
+        )
+        await u.jobs.add(replace(job("o"), owner=OWNER_B, heartbeat_at=at(1)), [])
+        await u.commit()
+    async with uow() as u:
+        assert await u.jobs.release("token-a") == 1
+        await u.commit()
+    async with uow() as u:
+        q, s, o = [await u.jobs.get(jid) for jid in ("q", "s", "o")]
+    assert q == job("q")  # owner and heartbeat gone, the rest as it was
+    assert s is not None and s.owner == OWNER_A  # a finished job keeps who ran it
+    assert o is not None and o.owner == OWNER_B
+
+
+async def test_a_job_is_taken_over_only_from_the_owner_it_still_has(uow: Factory) -> None:
+    held = replace(job("h", status=JobStatus.RUNNING), owner=OWNER_A, heartbeat_at=at(1))
+    async with uow() as u:
+        await u.jobs.add(held, [example("e1")])
+        await u.jobs.add(job("free"), [])
+        await u.jobs.add(job("done", status=JobStatus.CANCELLED), [])
+        await u.commit()
+    failed = replace(held, status=JobStatus.FAILED, error="interrupted", finished_at=at(9))
+    claimed = replace(job("free"), owner=OWNER_B, heartbeat_at=at(9))
+    async with uow() as u:
+        assert not await u.jobs.take_over(failed, owner_token="token-b")  # not B's
+        assert not await u.jobs.take_over(failed, owner_token=None)  # not nobody's
+        assert await u.jobs.take_over(failed, owner_token="token-a")
+        assert not await u.jobs.take_over(claimed, owner_token="token-a")
+        assert await u.jobs.take_over(claimed, owner_token=None)
+        finished = replace(job("done", status=JobStatus.FAILED), owner=OWNER_B)
+        assert not await u.jobs.take_over(finished, owner_token=None)  # already finished
+        assert not await u.jobs.take_over(job("missing"), owner_token=None)
+        await u.commit()
+    async with uow() as u:
+        assert await u.jobs.get("h") == failed
+        assert await u.jobs.snapshot("h") == [example("e1")]
+        assert await u.jobs.get("free") == claimed
+        assert await u.jobs.get("done") == job("done", status=JobStatus.CANCELLED)
+    async with uow() as u:  # the second of two racing takeovers finds the job taken
+        assert not await u.jobs.take_over(replace(claimed, message="x"), owner_token=None)
 
 
 async def test_jobs_are_listed_newest_first_and_unfinished_oldest_first(uow: Factory) -> None:
@@ -649,6 +725,59 @@ async def test_eval_run_round_trips_with_every_result(uow: Factory) -> None:
         assert await u.evals.get("r1") == run
         assert await u.evals.get("r2") == no_labels
         assert await u.evals.get("missing") is None
+
+
+def unfinished_run(rid: str, status: EvalStatus, owner: JobOwner | None) -> EvalRun:
+    return replace(
+        eval_run(rid),
+        status=status,
+        pending=(TestCase("later?", expected="yes", require=("y",)), TestCase("and?")),
+        owner=owner,
+        heartbeat_at=at(5.5) if owner else None,
+    )
+
+
+async def test_an_unfinished_run_round_trips_with_its_pending_cases_and_owner(
+    uow: Factory,
+) -> None:
+    running = unfinished_run("r-run", EvalStatus.RUNNING, OWNER_A)
+    interrupted = unfinished_run("r-int", EvalStatus.INTERRUPTED, OWNER_B)
+    async with uow() as u:
+        for run in (running, interrupted, eval_run("r-done")):
+            await u.evals.add(run)
+        await u.commit()
+    async with uow() as u:
+        assert await u.evals.get("r-run") == running
+        assert await u.evals.get("r-int") == interrupted
+        assert await u.evals.running() == [running]
+        assert await u.evals.beat("token-a", at(9)) == 1
+        assert await u.evals.beat("token-b", at(9)) == 0  # interrupted: nobody beats
+        await u.commit()
+    async with uow() as u:
+        assert await u.evals.get("r-run") == replace(running, heartbeat_at=at(9))
+
+
+async def test_a_run_is_taken_over_only_from_the_owner_it_still_has(uow: Factory) -> None:
+    running = unfinished_run("r-run", EvalStatus.RUNNING, OWNER_A)
+    async with uow() as u:
+        await u.evals.add(running)
+        await u.evals.add(eval_run("r-done"))
+        await u.commit()
+    stopped = replace(running, status=EvalStatus.INTERRUPTED)
+    resumed = replace(stopped, status=EvalStatus.RUNNING, owner=OWNER_B, heartbeat_at=at(20))
+    async with uow() as u:
+        assert not await u.evals.take_over(stopped, owner_token="token-b")
+        assert not await u.evals.take_over(stopped, owner_token=None)
+        assert await u.evals.take_over(stopped, owner_token="token-a")
+        assert await u.evals.take_over(resumed, owner_token="token-a")
+        assert not await u.evals.take_over(resumed, owner_token="token-a")  # now B's
+        done = replace(eval_run("r-done"), name="again")
+        assert not await u.evals.take_over(done, owner_token=None)  # complete
+        assert not await u.evals.take_over(eval_run("missing"), owner_token=None)
+        await u.commit()
+    async with uow() as u:
+        assert await u.evals.get("r-run") == resumed
+        assert await u.evals.get("r-done") == eval_run("r-done")
 
 
 async def test_eval_runs_are_listed_newest_first_per_version(uow: Factory) -> None:

@@ -13,13 +13,14 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from domain.errors import AlreadyExists, NotFound
 from domain.models import (
     Correction,
     Dataset,
     EvalRun,
+    EvalStatus,
     Example,
     Exchange,
     Feedback,
@@ -296,6 +297,39 @@ class _Jobs:
         jobs = [j for j in self._s.jobs.values() if not j.status.finished]
         return sorted(jobs, key=lambda j: j.created_at)
 
+    async def beat(self, owner_token: str, at: datetime) -> int:
+        return self._replace_owned(owner_token, heartbeat_at=at)
+
+    async def release(self, owner_token: str) -> int:
+        return self._replace_owned(owner_token, owner=None, heartbeat_at=None)
+
+    def _replace_owned(self, owner_token: str, **changes: Any) -> int:
+        owned = [
+            j.id
+            for j in self._s.jobs.values()
+            if not j.status.finished and j.owner is not None and j.owner.token == owner_token
+        ]
+
+        def op(s: _State) -> None:
+            for job_id in owned:
+                s.jobs[job_id] = dataclasses.replace(s.jobs[job_id], **changes)
+
+        self._mutate(op)
+        return len(owned)
+
+    async def take_over(self, job: TrainingJob, *, owner_token: str | None) -> bool:
+        stored = self._s.jobs.get(job.id)
+        if stored is None or stored.status.finished:
+            return False
+        if (stored.owner.token if stored.owner else None) != owner_token:
+            return False
+
+        def op(s: _State) -> None:
+            s.jobs[job.id] = job
+
+        self._mutate(op)
+        return True
+
     async def snapshot_has(self, job_id: str, example_id: str) -> bool:
         return any(e.id == example_id for e in self._s.snapshots.get(job_id, []))
 
@@ -345,6 +379,33 @@ class _Evals:
         if not _is_hex(prefix):
             return []
         return [k for k in sorted(self._s.evals) if k.startswith(prefix)][: max(0, limit)]
+
+    async def running(self) -> list[EvalRun]:
+        runs = [r for r in self._s.evals.values() if r.status is EvalStatus.RUNNING]
+        return sorted(runs, key=lambda r: r.created_at)
+
+    async def beat(self, owner_token: str, at: datetime) -> int:
+        owned = [
+            r.id
+            for r in self._s.evals.values()
+            if r.status is EvalStatus.RUNNING and r.owner and r.owner.token == owner_token
+        ]
+
+        def op(s: _State) -> None:
+            for run_id in owned:
+                s.evals[run_id] = dataclasses.replace(s.evals[run_id], heartbeat_at=at)
+
+        self._mutate(op)
+        return len(owned)
+
+    async def take_over(self, run: EvalRun, *, owner_token: str | None) -> bool:
+        stored = self._s.evals.get(run.id)
+        if stored is None or stored.status is EvalStatus.COMPLETE:
+            return False
+        if (stored.owner.token if stored.owner else None) != owner_token:
+            return False
+        await self.add(run)
+        return True
 
     async def all(self, *, model_version: str | None = None, limit: int = 20) -> list[EvalRun]:
         runs = [

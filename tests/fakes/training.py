@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
 from domain.errors import TrainingFailed
-from domain.models import Example, ModelVersion, TrainingJob, TrainingOption, TrainingOutcome
+from domain.models import (
+    Example,
+    JobOwner,
+    ModelVersion,
+    TrainingJob,
+    TrainingOption,
+    TrainingOutcome,
+)
 from domain.ports import ProgressReporter
 from tests.fakes.memory import FakeExampleMemory
 
@@ -80,3 +87,17 @@ class FakeTrainingBackend:
 async def inline_offload(fn: Callable[[], T]) -> T:
     """An ``Offload`` that runs the function in place (tests only)."""
     return fn()
+
+
+class FakeProcessProbe:
+    """A ``ProcessProbe`` over pretend processes on ``host``: pids in ``running`` run,
+    any other pid there has stopped; owners on other hosts cannot be told."""
+
+    def __init__(self, host: str = "here", running: Iterable[int] = ()) -> None:
+        self.host = host
+        self.running = set(running)
+
+    def alive(self, owner: JobOwner) -> bool | None:
+        if owner.host != self.host:
+            return None
+        return owner.pid in self.running

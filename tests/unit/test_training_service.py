@@ -604,13 +604,16 @@ async def restart(
 async def stop_with_two_unfinished_jobs(
     training: TrainingService, backend: TrackingBackend, trainer: Actor
 ) -> tuple[TrainingJob, TrainingJob]:
+    """The bot (it recovers at its start) stops cleanly with a job running, one queued."""
+    assert await training.recover() == []
     closed_gate(backend)
     running = await training.start(trainer)
     queued = await training.start(trainer)
     await backend.started.wait()
-    await training.aclose()  # the process stops: nothing is marked cancelled
-    assert (await training.get(running.id)).status is JobStatus.RUNNING
-    assert (await training.get(queued.id)).status is JobStatus.QUEUED
+    await training.aclose()  # the bot stops: its jobs are handed back, not cancelled
+    for job, status in ((running, JobStatus.RUNNING), (queued, JobStatus.QUEUED)):
+        stored = await training.get(job.id)
+        assert stored.status is status and stored.owner is None
     return running, queued
 
 

@@ -52,6 +52,7 @@ async def test_after_a_restart_recover_polls_the_same_provider_job_without_uploa
 ) -> None:
     standin.hold_at = "running"
     before = make_training(make_backend())
+    assert await before.recover() == []  # the bot, at its start
     job = await before.start(TRAINER, dataset="faq")
     remote = await standin.reached("running")
     await before.aclose()  # the bot stops while the provider trains

@@ -20,11 +20,22 @@ from adapters.storage_sql.migrate import alembic_config, head_revision
 from adapters.storage_sql.tables import (
     corrections,
     datasets,
+    eval_runs,
     examples,
+    jobs,
     metadata,
     predictions,
 )
-from domain.models import Dataset, Ending, ProposalKind, ProposalStatus, utcnow
+from domain.models import (
+    Dataset,
+    Ending,
+    EvalStatus,
+    JobOwner,
+    JobStatus,
+    ProposalKind,
+    ProposalStatus,
+    utcnow,
+)
 from tests.contract.storage_support import fresh_postgres_database, sqlite_url
 
 TABLES = {
@@ -71,7 +82,7 @@ async def test_a_fresh_database_migrates_to_head(url: str) -> None:
         await storage.migrate()
     finally:
         await storage.aclose()
-    assert await inspect_db(url, _revision) == head_revision() == "0004"
+    assert await inspect_db(url, _revision) == head_revision() == "0005"
     assert await inspect_db(url, _tables) == TABLES | {"alembic_version"}
 
 
@@ -244,3 +255,58 @@ async def test_answers_stored_before_0004_are_complete(url: str) -> None:
     finally:
         await storage.aclose()
     assert old is not None and old.complete and old.ending is Ending.COMPLETE
+
+
+def _jobs_before_owners(conn: Connection) -> None:
+    """A database at 0004 with a job in each status, from before jobs named an owner."""
+    command.upgrade(alembic_config(connection=conn), "0004")
+    for status in JobStatus:
+        conn.execute(
+            jobs.insert().values(
+                id=status.value, dataset="ds", backend="local", status=status.value,
+                created_by_id="u", created_by_name="U", created_by_is_trainer=True,
+                created_at=datetime(2026, 12, 1, tzinfo=UTC), example_count=1, options={},
+                progress=0.0, message="", cancel_requested=False,
+            )
+        )  # fmt: skip
+    command.upgrade(alembic_config(connection=conn), "head")
+
+
+async def test_jobs_unfinished_before_0005_belong_to_an_unknown_stopped_process(url: str) -> None:
+    await prepared(url, _jobs_before_owners)
+    storage = SqlStorage(url)
+    try:
+        async with storage.unit_of_work() as uow:
+            owners = {j.id: (j.owner, j.heartbeat_at) for j in await uow.jobs.all()}
+    finally:
+        await storage.aclose()
+    unknown = (JobOwner(host="", pid=0, token="before-0005"), None)
+    assert owners == {
+        "queued": unknown, "running": unknown,
+        "succeeded": (None, None), "failed": (None, None), "cancelled": (None, None),
+    }  # fmt: skip
+
+
+def _a_run_before_statuses(conn: Connection) -> None:
+    """A database at 0004 holding one evaluation run, from before runs had a status."""
+    command.upgrade(alembic_config(connection=conn), "0004")
+    conn.execute(
+        eval_runs.insert().values(
+            id="old", model_version="base", created_at=datetime(2026, 12, 1, tzinfo=UTC),
+            name="", created_by_id="u", created_by_name="U", created_by_is_trainer=True,
+            cases=0, passed=0, exact_rate=0.0, contains_rate=0.0, errors=0, results=[],
+        )
+    )  # fmt: skip
+    command.upgrade(alembic_config(connection=conn), "head")
+
+
+async def test_runs_stored_before_0005_are_complete_with_nothing_pending(url: str) -> None:
+    await prepared(url, _a_run_before_statuses)
+    storage = SqlStorage(url)
+    try:
+        async with storage.unit_of_work() as uow:
+            old = await uow.evals.get("old")
+    finally:
+        await storage.aclose()
+    assert old is not None and old.status is EvalStatus.COMPLETE
+    assert old.pending == () and old.owner is None and old.heartbeat_at is None
