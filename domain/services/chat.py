@@ -171,18 +171,20 @@ class ChatService:
         return AnswerStream(lambda stream: self._stream_pieces(question, prompt, stream))
 
     async def answer_once(self, prompt: str, *, version: ModelVersion) -> tuple[str, Usage]:
-        """One answer from ``version`` without history; nothing is stored."""
+        """One answer from ``version`` without history; nothing is stored. The answer's
+        deadline and ``max_answer_chars`` hold here too (evaluations use it)."""
         text = self.validate(prompt)
-        demonstrations = await self._demonstrations(version, text)
-        messages = build_messages(
-            system_prompt=self._policy.system_prompt,
-            question=text,
-            demonstrations=demonstrations,
-        )
-        completion = await self._llm.complete(
-            messages, model=version.llm_model, options=self._policy.options
-        )
-        return completion.text, completion.usage
+        async with self._deadline():
+            demonstrations = await self._demonstrations(version, text)
+            messages = build_messages(
+                system_prompt=self._policy.system_prompt,
+                question=text,
+                demonstrations=demonstrations,
+            )
+            completion = await self._llm.complete(
+                messages, model=version.llm_model, options=self._policy.options
+            )
+        return completion.text[: self._policy.max_answer_chars], completion.usage
 
     async def attach_message(self, prediction_id: str, message_id: str) -> None:
         """Remember the message that carried the answer (feedback can point at it)."""

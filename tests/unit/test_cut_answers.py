@@ -160,3 +160,20 @@ async def test_a_whole_answer_stays_the_rejected_side_of_its_correction(
     assert not corrected.answer_cut_off
     [example] = db.committed.examples["corrections"]
     assert example.rejected == "echo: what is it"
+
+
+async def test_an_evaluation_answer_is_capped_and_bounded_by_the_deadline_too(
+    db: FakeDatabase, clock: FixedClock
+) -> None:
+    llm = FakeChatModel(lambda messages: "y" * (CAP * 50))  # a server ignoring max_tokens
+    chat = await make_chat(db, llm, clock, answer_deadline=0.3)
+    base = await ModelService(uow=db.unit_of_work, clock=clock).active()
+
+    text, _ = await chat.answer_once("how long?", version=base)
+    assert text == "y" * CAP
+
+    llm.delay = 5.0
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(ModelTimeout, match="took too long"):
+        await chat.answer_once("take your time", version=base)
+    assert asyncio.get_running_loop().time() - started < 2.0
