@@ -3,6 +3,8 @@ which message carried it (so that feedback and corrections can point at it)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -30,6 +32,10 @@ def quote(text: str, *, limit: int = 1500) -> str:
     return "\n".join(f"> {line}" if line.strip() else ">" for line in shown.splitlines())
 
 
+STOP_NOTE_SECONDS = 3.0
+"""How long a stopping bot tries to mark an answer it was writing as interrupted."""
+
+
 async def deliver(
     bot: AnswerHost,
     stream: AnswerStream,
@@ -44,13 +50,22 @@ async def deliver(
 
     A model failure mid-way leaves what arrived, marked as interrupted, and
     re-raises so the error handler can say why. An answer stored as cut off ends
-    with a note saying so.
+    with a note saying so. The bot stopping cancels the delivery (see
+    ``TrainerBot.close``): what arrived stays, followed by a note that the bot is
+    restarting, and nothing is stored.
     """
-    await bot.acks.settled()  # a burst is acknowledged before any answer work starts
-    async with bot.answer_slots:
-        prediction, messages, requests = await _deliver(
-            bot, stream, first=first, more=more, lang=lang, preface=preface
-        )
+    task = asyncio.current_task()
+    if task is not None:
+        bot.deliveries.add(task)
+    try:
+        await bot.acks.settled()  # a burst is acknowledged before any answer work starts
+        async with bot.answer_slots:
+            prediction, messages, requests = await _deliver(
+                bot, stream, first=first, more=more, lang=lang, preface=preface
+            )
+    finally:
+        if task is not None:
+            bot.deliveries.discard(task)
     log.info(
         "answer_delivered",
         prediction_id=prediction.id if prediction else None,
@@ -91,6 +106,12 @@ async def _deliver(
                 await reply.abort(t(lang, "chat.interrupted"))
             else:  # no answer began: the preface alone, the error handler says why
                 await reply.finish(None)
+            raise
+        except asyncio.CancelledError:  # the bot is stopping: one last edit, bounded
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(STOP_NOTE_SECONDS):
+                    reply.feed(f"\n\n{t(lang, 'chat.bot_stopping')}")
+                    await reply.finish(None)
             raise
         prediction = stream.prediction
         if prediction is not None and not prediction.complete:

@@ -15,6 +15,7 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
+from adapters.discord.answers import STOP_NOTE_SECONDS
 from adapters.discord.config import DiscordConfig
 from adapters.discord.context import actor_of, bind_interaction
 from adapters.discord.errors import report_error
@@ -169,6 +170,7 @@ class TrainerBot(commands.Bot):
         self.jobs = JobBoard(interval=config.stream_interval)
         self.acks = AckFirst()
         self.answer_slots = asyncio.Semaphore(config.max_concurrent_answers)
+        self.deliveries: set[asyncio.Task[Any]] = set()
         self.help_pages: dict[str, tuple[str, list[str]]] = {}
         self._extra_cogs = tuple(extra_cogs)
         self.answer_listeners: list[AnswerListener] = []
@@ -248,11 +250,24 @@ class TrainerBot(commands.Bot):
         log.info("discord_resumed")
 
     async def close(self) -> None:
+        await self._stop_deliveries()
         if self._unwatch is not None:
             self._unwatch()
             self._unwatch = None
         await self.jobs.aclose()
         await super().close()
+
+    async def _stop_deliveries(self) -> None:
+        """Answers being written are cancelled while the connection still works, so
+        each can say it was interrupted (``answers.STOP_NOTE_SECONDS``) instead of
+        stopping mid-sentence as if it were whole."""
+        current = asyncio.current_task()
+        pending = [task for task in self.deliveries if task is not current and not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=STOP_NOTE_SECONDS + 1)
+            log.info("answers_interrupted_by_stop", answers=len(pending))
 
 
 async def freeze_startup_objects() -> None:

@@ -94,6 +94,11 @@ class AnswerHost(Host, Protocol):
     @property
     def answer_slots(self) -> asyncio.Semaphore: ...
 
+    @property
+    def deliveries(self) -> set[asyncio.Task[Any]]:
+        """The tasks delivering an answer now; a stopping bot cancels them."""
+        ...
+
 
 class ChatHost(AnswerHost, Protocol):
     @property

@@ -10,6 +10,8 @@ EN: dict[str, str] = {
     # chat
     "chat.empty_answer": "*(the model gave an empty answer)*",
     "chat.interrupted": "*(the answer was interrupted)*",
+    "chat.bot_stopping": "*(the answer was interrupted: the bot is restarting. Ask again in a "
+    "minute.)*",
     "chat.cut_off": "*(the answer was cut off: the model's stream broke off before the end)*",
     "chat.too_long": "*(the answer was cut off: it reached the length limit)*",
     "chat.cut_off_spoken": "The answer was cut off.",
@@ -156,6 +158,7 @@ EN: dict[str, str] = {
 RU: dict[str, str] = {
     "chat.empty_answer": "*(модель вернула пустой ответ)*",
     "chat.interrupted": "*(ответ прервался)*",
+    "chat.bot_stopping": "*(ответ прервался: бот перезапускается. Спросите снова через минуту.)*",
     "chat.cut_off": "*(ответ оборвался: поток модели прервался до конца)*",
     "chat.too_long": "*(ответ обрезан: он достиг предела длины)*",
     "chat.cut_off_spoken": "Ответ оборвался.",
