@@ -22,6 +22,7 @@ import json
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import structlog
@@ -72,6 +73,19 @@ __all__ = [
 ]
 
 
+@dataclass(eq=False)
+class _Held:
+    """A job this process holds: queued here, or running in ``task``."""
+
+    job_id: str
+    backend: str
+    done: asyncio.Event = field(default_factory=asyncio.Event)  # set once it is let go
+    task: asyncio.Task[None] | None = None
+    started: bool = False  # its task has begun
+    run: JobRun | None = None  # while the backend trains it
+    cancelled_by: Actor | None = None
+
+
 class TrainingService:
     def __init__(
         self,
@@ -109,13 +123,8 @@ class TrainingService:
         self._monotonic = monotonic
         self._sleep = sleep
         self._listeners: list[JobListener] = []
+        self._held: dict[str, _Held] = {}  # job id -> the job this process holds
         self._waiting: dict[str, deque[str]] = {}  # backend -> queued job ids, FIFO
-        self._running: dict[str, set[str]] = {}  # backend -> job ids with a task
-        self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._done: dict[str, asyncio.Event] = {}
-        self._runs: dict[str, JobRun] = {}  # jobs running in this process
-        self._cancelling: dict[str, Actor] = {}  # job id -> who cancels it
-        self._started: set[str] = set()  # job ids whose task has begun
         self._adopting = False  # takes orphaned jobs over (after recover())
         self._keeper: asyncio.Task[None] | None = None  # heartbeats, adoption
         self._closed = False
@@ -191,9 +200,9 @@ class TrainingService:
 
     async def wait(self, job_id: str) -> TrainingJob:
         """The job once it has finished (or as stored, if this process does not run it)."""
-        done = self._done.get(job_id)
-        if done is not None:
-            await done.wait()
+        held = self._held.get(job_id)
+        if held is not None:
+            await held.done.wait()
         return await self._load(job_id)
 
     def watch(self, listener: JobListener) -> Callable[[], None]:
@@ -267,12 +276,12 @@ class TrainingService:
         job_id = job.id  # the whole id, when a prefix was given
         if job.status.finished:
             raise Conflict(f"The training job has already finished ({job.status.value}).")
-        task = self._tasks.get(job_id)
-        if task is not None:
-            run = self._runs.get(job_id)
-            if run is None or not run.finishing:
-                self._cancelling[job_id] = actor
-                if job_id in self._started:  # else it sees the request when it starts
+        held = self._held.get(job_id)
+        task = held.task if held is not None else None
+        if held is not None and task is not None:
+            if held.run is None or not held.run.finishing:
+                held.cancelled_by = actor
+                if held.started:  # else it sees the request when it starts
                     task.cancel()
             await asyncio.wait({task})
             job = await self._load(job_id)
@@ -301,15 +310,15 @@ class TrainingService:
         """Stop the tasks. The bot hands its unfinished jobs back (its next start, or
         another bot, takes them over); a one-shot command fails them (interrupted)."""
         self._closed = True
-        held = list(self._done)
+        held = list(self._held)
         keeper, self._keeper = self._keeper, None
-        tasks = list(self._tasks.values())
+        tasks = [h.task for h in self._held.values() if h.task is not None]
         for task in [*tasks, *([keeper] if keeper else [])]:
             task.cancel()
         await asyncio.gather(*tasks, *([keeper] if keeper else []), return_exceptions=True)
-        for done in self._done.values():
-            done.set()  # nobody waits for a job this process no longer runs
-        self._done.clear()
+        for job in self._held.values():
+            job.done.set()  # nobody waits for a job this process no longer runs
+        self._held.clear()
         if held:
             try:
                 await self._let_go(held)
@@ -343,7 +352,7 @@ class TrainingService:
         now = self._clock()
         touched: list[TrainingJob] = []
         for job in unfinished:
-            held = job.id in self._done
+            held = job.id in self._held
             if not self._ownership.orphaned(job, now=now, held=held, adopting=self._adopting):
                 continue
             changed = await (self._adopt(job, now) if self._adopting else self._interrupt(job))
@@ -370,7 +379,6 @@ class TrainingService:
             if claimed.status is JobStatus.QUEUED:
                 self._enqueue(claimed)
             else:
-                self._done[job.id] = asyncio.Event()
                 self._launch(job.backend, job.id, resume=True)
             return claimed
         reason = BACKEND_GONE if job.status is JobStatus.QUEUED else NOT_RESUMABLE
@@ -400,7 +408,7 @@ class TrainingService:
         while True:
             await self._sleep(self._ownership.interval)
             try:
-                if self._done:
+                if self._held:
                     async with self._uow() as uow:
                         await uow.jobs.beat(self.owner.token, self._clock())
                         await uow.commit()
@@ -422,39 +430,39 @@ class TrainingService:
 
     def _enqueue(self, job: TrainingJob) -> None:
         self._ensure_keeper()
-        self._done.setdefault(job.id, asyncio.Event())
+        self._held.setdefault(job.id, _Held(job.id, job.backend))
         self._waiting.setdefault(job.backend, deque()).append(job.id)
         self._pump(job.backend)
 
     def _pump(self, backend: str) -> None:
         waiting = self._waiting.get(backend)
-        while waiting and len(self._running.get(backend, ())) < self._limit and not self._closed:
+        while waiting and self._running(backend) < self._limit and not self._closed:
             self._launch(backend, waiting.popleft(), resume=False)
 
+    def _running(self, backend: str) -> int:
+        return sum(h.task is not None and h.backend == backend for h in self._held.values())
+
     def _launch(self, backend: str, job_id: str, *, resume: bool) -> None:
-        task = asyncio.create_task(self._run(job_id, resume=resume), name=f"training-{job_id}")
-        self._running.setdefault(backend, set()).add(job_id)
-        self._tasks[job_id] = task
+        held = self._held.setdefault(job_id, _Held(job_id, backend))
+        held.task = asyncio.create_task(self._run(held, resume=resume), name=f"training-{job_id}")
 
     def _release(self, job_id: str) -> None:
-        self._cancelling.pop(job_id, None)
-        self._started.discard(job_id)
-        self._runs.pop(job_id, None)
-        done = self._done.pop(job_id, None)
-        if done is not None:
-            done.set()
+        held = self._held.pop(job_id, None)
+        if held is not None:
+            held.done.set()
 
     # ----------------------------------------------------------------- running
 
-    async def _run(self, job_id: str, *, resume: bool) -> None:
-        self._started.add(job_id)
+    async def _run(self, held: _Held, *, resume: bool) -> None:
+        held.started = True
+        job_id = held.job_id
         with structlog.contextvars.bound_contextvars(job_id=job_id):
             job: TrainingJob | None = None
             try:
                 job = await self._load(job_id)
                 if job.status.finished:  # e.g. cancelled while it waited
                     return
-                by = self._cancelling.get(job_id)
+                by = held.cancelled_by
                 if by is not None:  # cancelled before its task began
                     message = f"cancelled by {by.name}"
                     await self._finish(job, JobStatus.CANCELLED, message=message, cancelled=True)
@@ -472,32 +480,27 @@ class TrainingService:
                     clock=self._clock,
                     monotonic=self._monotonic,
                     progress_interval=self._interval,
-                    cancel_requested=lambda: job_id in self._cancelling,
+                    cancel_requested=lambda: held.cancelled_by is not None,
                 )
-                self._runs[job_id] = run
+                held.run = run
                 await run.execute(resume=resume)
             except asyncio.CancelledError:
-                by = self._cancelling.get(job_id)
+                by = held.cancelled_by
                 if by is None:
                     log.info("training_job_interrupted")
                     raise  # shutting down: stays as stored, recovered at the next start
                 current = asyncio.current_task()
                 if current is not None:
                     current.uncancel()
-                active = self._runs.get(job_id)
+                active = held.run
                 latest = active.job if active is not None else (job or await self._load(job_id))
                 if not latest.status.finished:  # a cancel racing the end changes nothing
                     message = f"cancelled by {by.name}"
                     await self._finish(latest, JobStatus.CANCELLED, message=message, cancelled=True)
                     log.info("training_job_cancelled")
             finally:
-                self._tasks.pop(job_id, None)
                 self._release(job_id)
-                for backend_name, running in self._running.items():
-                    if job_id in running:
-                        running.discard(job_id)
-                        self._pump(backend_name)
-                        break
+                self._pump(held.backend)
 
     async def _finish(
         self,
