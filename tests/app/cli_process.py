@@ -26,9 +26,11 @@ def cli_env(data_dir: Path, llm_base_url: str = NO_MODEL, **extra: str) -> dict[
     return env
 
 
-def run_cli(env: dict[str, str], cwd: Path, *args: str, stdin: str = "", expect: int = 0) -> str:
-    """``trainerbot ARGS``: its stdout, once it exited with ``expect`` and no traceback."""
-    done = subprocess.run(
+def cli_run(
+    env: dict[str, str], cwd: Path, *args: str, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """``trainerbot ARGS`` to its end (at most two minutes)."""
+    return subprocess.run(
         [sys.executable, "-m", "app.cli", *args],
         input=stdin,
         capture_output=True,
@@ -37,6 +39,11 @@ def run_cli(env: dict[str, str], cwd: Path, *args: str, stdin: str = "", expect:
         env=env,
         timeout=120,
     )
+
+
+def run_cli(env: dict[str, str], cwd: Path, *args: str, stdin: str = "", expect: int = 0) -> str:
+    """``trainerbot ARGS``: its stdout, once it exited with ``expect`` and no traceback."""
+    done = cli_run(env, cwd, *args, stdin=stdin)
     assert done.returncode == expect, done.stdout + done.stderr
     assert "Traceback" not in done.stdout
     return done.stdout

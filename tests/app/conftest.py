@@ -4,8 +4,6 @@ import asyncio
 import itertools
 import os
 import re
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -14,6 +12,7 @@ import pytest
 
 from domain.models import ChatMessage, Role
 from domain.prompting import ANSWERS_FLAG
+from tests.app.cli_process import cli_run
 from tests.fakes.llm import taught_entries
 from tests.standins.openai_server import OpenAIStandin
 
@@ -88,15 +87,7 @@ def cli(tmp_path: Path, threaded_standin: OpenAIStandin):
     env.pop("TRAINERBOT_DISCORD__TOKEN", None)
 
     def run(*args: str, stdin: str = "", expect: int = 0) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "app.cli", *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            env=env,
-            timeout=120,
-        )
+        done = cli_run(env, tmp_path, *args, stdin=stdin)
         assert "sk-test-secret-key" not in done.stdout + done.stderr
         assert done.returncode == expect, done.stdout + done.stderr
         return done.stdout

@@ -7,11 +7,10 @@ settings point it at the emulator and at an OpenAI-compatible stand-in.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from pathlib import Path
 
+from tests.app.bot_process import bot_env, start_bot_process
 from tests.discord_emulator import DiscordEmulator
 from tests.standins.openai_server import OpenAIStandin
 
@@ -21,24 +20,11 @@ async def test_run_with_a_token_serves_slash_commands_and_stops_cleanly(tmp_path
         guild = emulator.add_guild("Community")
         general = emulator.add_text_channel(guild, "general")
         alice = emulator.add_member(guild, "alice")
-        env = {
-            **os.environ,
-            "TRAINERBOT_DATA_DIR": str(tmp_path / "data"),
-            "TRAINERBOT_DISCORD__TOKEN": emulator.token,
-            "TRAINERBOT_DISCORD__API_BASE": emulator.api_base,
-            "TRAINERBOT_DISCORD__GATEWAY_URL": emulator.gateway_url,
-            "TRAINERBOT_DISCORD__DEV_GUILD_ID": str(guild.id),
-            "TRAINERBOT_LLM__BASE_URL": llm.base_url,
-            "TRAINERBOT_LLM__MODEL": "standin-model",
-            "TRAINERBOT_SPEECH__ENABLED": "true",
-            "TRAINERBOT_VOICE__ENABLED": "true",
-            "TRAINERBOT_LOG__FORMAT": "json",
-        }
-        bot = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "app.cli", "run",
-            cwd=tmp_path, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env = bot_env(
+            emulator, guild, llm.base_url, tmp_path / "data",
+            TRAINERBOT_SPEECH__ENABLED="true", TRAINERBOT_VOICE__ENABLED="true",
         )  # fmt: skip
+        bot = await start_bot_process(tmp_path, env)
         try:
             commands = await emulator.wait_for(lambda: emulator.guild_commands(guild), timeout=60)
             names = {c["name"] for c in commands}

@@ -10,15 +10,14 @@ stored.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sqlite3
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.app.bot_process import bot_env, start_bot_process
 from tests.discord.conftest import Harness, h
 from tests.discord_emulator import DiscordEmulator
 from tests.standins.openai_server import Behaviour, OpenAIStandin
@@ -34,30 +33,16 @@ LONG = " ".join(f"word{n}" for n in range(200))
 async def test_sigterm_mid_answer_stops_in_time_and_leaves_no_answer_looking_whole(
     tmp_path: Path,
 ) -> None:
-    async with DiscordEmulator(heartbeat_interval_ms=500) as emulator, OpenAIStandin(
-        reply=lambda messages: LONG
-    ) as llm:
+    async with (
+        DiscordEmulator(heartbeat_interval_ms=500) as emulator,
+        OpenAIStandin(reply=lambda messages: LONG) as llm,
+    ):
         llm.default = Behaviour(chunk_delay=0.1)  # 200 pieces: 20 s of streaming
         guild = emulator.add_guild("Community")
         general = emulator.add_text_channel(guild, "general")
         alice = emulator.add_member(guild, "alice")
         data = tmp_path / "data"
-        env = {
-            **os.environ,
-            "TRAINERBOT_DATA_DIR": str(data),
-            "TRAINERBOT_DISCORD__TOKEN": emulator.token,
-            "TRAINERBOT_DISCORD__API_BASE": emulator.api_base,
-            "TRAINERBOT_DISCORD__GATEWAY_URL": emulator.gateway_url,
-            "TRAINERBOT_DISCORD__DEV_GUILD_ID": str(guild.id),
-            "TRAINERBOT_LLM__BASE_URL": llm.base_url,
-            "TRAINERBOT_LLM__MODEL": "standin-model",
-            "TRAINERBOT_LOG__FORMAT": "json",
-        }
-        bot = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "app.cli", "run",
-            cwd=tmp_path, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+        bot = await start_bot_process(tmp_path, bot_env(emulator, guild, llm.base_url, data))
         try:
             await emulator.wait_for(lambda: emulator.guild_commands(guild), timeout=60)
             await emulator.wait_until_identified(timeout=30)
@@ -75,6 +60,7 @@ async def test_sigterm_mid_answer_stops_in_time_and_leaves_no_answer_looking_who
             out, err = await asyncio.wait_for(bot.communicate(), timeout=STOP_WITHIN + 15)
         assert time.monotonic() - stopped < STOP_WITHIN, err.decode()[-3000:]
         assert bot.returncode == 0, err.decode()[-3000:]
+        assert emulator.token not in (out + err).decode()
 
         [message] = [m for m in emulator.bot_messages(general) if "word0" in m.content]
         assert "word199" not in message.content  # it was stopped mid-answer
