@@ -291,7 +291,14 @@ class ExampleMemory(Protocol):
     """Retrieval over the examples a training job turned into a memory."""
 
     async def search(self, memory: str, query: str, *, k: int) -> list[RetrievedExample]:
-        """The ``k`` most relevant examples of ``memory`` for ``query``, best first."""
+        """At most ``k`` of the most relevant examples of ``memory`` for ``query``, best
+        first (``score`` never rises down the list), each example as it was trained on.
+
+        Nothing relevant (or a query of punctuation only, or ``k <= 0``) gives ``[]``.
+        A memory that does not exist raises ``NotFound``; a name no memory can have
+        raises a ``DomainError`` saying so. Once the memory's owner has closed it
+        (``aclose()``, which may be called twice), a search raises ``RuntimeError``.
+        """
         ...
 
 
