@@ -342,7 +342,14 @@ class TrainingBackend(Protocol):
         base: ModelVersion,
         report: JobReporter,
     ) -> TrainingOutcome:
-        """Train on the snapshot. Cancellation arrives as ``asyncio.CancelledError``."""
+        """Train on the snapshot and say what it made.
+
+        Progress goes to ``report`` (0..1, never backwards, 1.0 once done). An empty
+        snapshot raises ``TrainingFailed``. Cancellation arrives as
+        ``asyncio.CancelledError`` and propagates: after a trainer's cancel
+        (``report.cancel_requested``) nothing the job made is left to use; after a
+        shutdown, work a provider does for the job is left running for ``resume``.
+        """
         ...
 
     async def resume(
@@ -353,7 +360,12 @@ class TrainingBackend(Protocol):
         base: ModelVersion,
         report: JobReporter,
     ) -> TrainingOutcome:
-        """Carry on a job that was running when the process stopped."""
+        """Carry on a job that was running when the process stopped.
+
+        ``job.external_id`` is what ``report.record_external_id`` stored, if anything.
+        A job the backend already finished gives the same outcome again (never a
+        second model or memory); one that had not got far is trained from the snapshot.
+        """
         ...
 
 
