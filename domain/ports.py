@@ -400,7 +400,18 @@ class ChartRenderer(Protocol):
 
 
 class SpeechToText(Protocol):
-    async def transcribe(self, audio: Audio, *, language: str | None = None) -> Transcript: ...
+    async def transcribe(self, audio: Audio, *, language: str | None = None) -> Transcript:
+        """What is said in ``audio``: in ``language`` (a code such as ``en``) when given,
+        else in the language heard, which ``Transcript.language`` names. The segments'
+        texts, joined by spaces, are the text; they lie within ``duration`` seconds.
+
+        Refused with ``SpeechError`` (``params["reason"]``): an empty clip (``empty``),
+        one over the adapter's size limit (``too_big``, ``limit_bytes``), bytes that are
+        no sound file (``not_audio``), a clip after the adapter was closed (``closed``).
+        A real recogniser also refuses clips over its length limit (``too_long``),
+        clips with no speech in them (``no_speech``) and clips beyond its queue (``busy``).
+        """
+        ...
 
 
 class TextToSpeech(Protocol):
