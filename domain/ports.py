@@ -291,7 +291,14 @@ class ExampleMemory(Protocol):
     """Retrieval over the examples a training job turned into a memory."""
 
     async def search(self, memory: str, query: str, *, k: int) -> list[RetrievedExample]:
-        """The ``k`` most relevant examples of ``memory`` for ``query``, best first."""
+        """At most ``k`` of the most relevant examples of ``memory`` for ``query``, best
+        first (``score`` never rises down the list), each example as it was trained on.
+
+        Nothing relevant (or a query of punctuation only, or ``k <= 0``) gives ``[]``.
+        A memory that does not exist raises ``NotFound``; a name no memory can have
+        raises a ``DomainError`` saying so. Once the memory's owner has closed it
+        (``aclose()``, which may be called twice), a search raises ``RuntimeError``.
+        """
         ...
 
 
@@ -335,7 +342,14 @@ class TrainingBackend(Protocol):
         base: ModelVersion,
         report: JobReporter,
     ) -> TrainingOutcome:
-        """Train on the snapshot. Cancellation arrives as ``asyncio.CancelledError``."""
+        """Train on the snapshot and say what it made.
+
+        Progress goes to ``report`` (0..1, never backwards, 1.0 once done). An empty
+        snapshot raises ``TrainingFailed``. Cancellation arrives as
+        ``asyncio.CancelledError`` and propagates: after a trainer's cancel
+        (``report.cancel_requested``) nothing the job made is left to use; after a
+        shutdown, work a provider does for the job is left running for ``resume``.
+        """
         ...
 
     async def resume(
@@ -346,7 +360,12 @@ class TrainingBackend(Protocol):
         base: ModelVersion,
         report: JobReporter,
     ) -> TrainingOutcome:
-        """Carry on a job that was running when the process stopped."""
+        """Carry on a job that was running when the process stopped.
+
+        ``job.external_id`` is what ``report.record_external_id`` stored, if anything.
+        A job the backend already finished gives the same outcome again (never a
+        second model or memory); one that had not got far is trained from the snapshot.
+        """
         ...
 
 
@@ -381,7 +400,18 @@ class ChartRenderer(Protocol):
 
 
 class SpeechToText(Protocol):
-    async def transcribe(self, audio: Audio, *, language: str | None = None) -> Transcript: ...
+    async def transcribe(self, audio: Audio, *, language: str | None = None) -> Transcript:
+        """What is said in ``audio``: in ``language`` (a code such as ``en``) when given,
+        else in the language heard, which ``Transcript.language`` names. The segments'
+        texts, joined by spaces, are the text; they lie within ``duration`` seconds.
+
+        Refused with ``SpeechError`` (``params["reason"]``): an empty clip (``empty``),
+        one over the adapter's size limit (``too_big``, ``limit_bytes``), bytes that are
+        no sound file (``not_audio``), a clip after the adapter was closed (``closed``).
+        A real recogniser also refuses clips over its length limit (``too_long``),
+        clips with no speech in them (``no_speech``) and clips beyond its queue (``busy``).
+        """
+        ...
 
 
 class TextToSpeech(Protocol):

@@ -25,7 +25,9 @@ class FakeTrainingBackend:
     """Trains in ``steps`` steps; each step waits for ``gate`` when one is set.
 
     The memory it produces is put into ``memory`` (a ``FakeExampleMemory``) so the
-    chat service can retrieve from it, as with the real local backend.
+    chat service can retrieve from it, as with the real local backend. Like the real
+    backends, it refuses an empty snapshot, and resuming a job it already finished
+    gives the same outcome again instead of a second memory.
     """
 
     def __init__(
@@ -49,6 +51,7 @@ class FakeTrainingBackend:
         self.trained: list[tuple[str, list[Example]]] = []
         self.resumed: list[str] = []
         self._count = 0
+        self._outcomes: dict[str, TrainingOutcome] = {}  # by job id
 
     async def train(
         self,
@@ -59,6 +62,11 @@ class FakeTrainingBackend:
         report: ProgressReporter,
     ) -> TrainingOutcome:
         self.started.set()
+        if not examples:
+            raise TrainingFailed(
+                "The training snapshot has no examples: add examples to the dataset, "
+                "then start training again."
+            )
         for step in range(self.steps):
             if self.gate is not None:
                 await self.gate.wait()
@@ -70,7 +78,9 @@ class FakeTrainingBackend:
         if self.memory is not None:
             self.memory.put(memory, examples)
         self.trained.append((job.id, list(examples)))
-        return TrainingOutcome(llm_model=base.llm_model, memory=memory)
+        outcome = TrainingOutcome(llm_model=base.llm_model, memory=memory)
+        self._outcomes[job.id] = outcome
+        return outcome
 
     async def resume(
         self,
@@ -81,6 +91,10 @@ class FakeTrainingBackend:
         report: ProgressReporter,
     ) -> TrainingOutcome:
         self.resumed.append(job.id)
+        finished = self._outcomes.get(job.id)
+        if finished is not None:
+            await report(1.0, f"already trained: {finished.memory}")
+            return finished
         return await self.train(job, examples, base=base, report=report)
 
 
