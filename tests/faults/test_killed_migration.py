@@ -35,8 +35,8 @@ def old_database(db: Path, corrections: int) -> None:
     """A database at schema 0002 with ``corrections`` corrections made by a member."""
     db.parent.mkdir(parents=True)
     engine = create_engine(f"sqlite:///{db}")
-    with engine.begin() as conn:
-        command.upgrade(alembic_config(connection=conn), "0002")
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection=connection), "0002")
     engine.dispose()
     at = "2026-12-01 10:00:00.000000"
     conn = sqlite3.connect(db)
