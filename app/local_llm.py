@@ -144,6 +144,13 @@ def _set_url() -> str:
 RESTARTING = (
     "The embedded language model stopped and is being restarted; please ask again in a moment."
 )
+DIED_MID_ANSWER = (
+    "The embedded language model stopped in the middle of the answer; it is being "
+    "restarted, so ask again in a moment."
+)
+
+
+DEATH_SECONDS = 2.0  # to tell a dead server from a broken answer: a probe, then its exit
 
 
 class SupervisedChatModel:
@@ -154,7 +161,8 @@ class SupervisedChatModel:
     the server had just died, waits for the restart (at most ``server.restart_within``;
     the chat's ``llm.deadline`` bounds a turn in all) and is sent again once; if the
     server is not back by then the user reads ``RESTARTING``. An answer already
-    streaming when the server died is not repeated: it ends cut off.
+    streaming when the server died is not repeated: it ends cut off, or with
+    ``DIED_MID_ANSWER`` when the connection broke with an error.
     """
 
     def __init__(self, model: ChatModel, server: Supervised) -> None:
@@ -178,6 +186,13 @@ class SupervisedChatModel:
         if not ready and server.restarting:
             raise ModelUnavailable(RESTARTING) from error
         raise error  # it serves as before (the failure is another), or it gave up
+
+    async def _died(self) -> bool:
+        """Whether the server has just died (a request to it broke off)."""
+        server = self._server
+        restarts = server.restarts
+        ready = await server.wait_ready(DEATH_SECONDS, failed=True)
+        return server.restarts != restarts or (not ready and server.restarting)
 
     async def complete(
         self,
@@ -210,6 +225,8 @@ class SupervisedChatModel:
                     yield chunk
                 return
             except ModelUnavailable as error:
+                if started and await self._died():
+                    raise ModelUnavailable(DIED_MID_ANSWER) from error
                 if started or attempt == 2:
                     raise
                 await self._after(error)

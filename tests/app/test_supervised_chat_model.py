@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.local_llm import RESTARTING, SupervisedChatModel
+from app.local_llm import DIED_MID_ANSWER, RESTARTING, SupervisedChatModel
 from domain.errors import ModelUnavailable
-from domain.models import ChatMessage, Role
+from domain.models import ChatMessage, CompletionChunk, Role
 from tests.fakes.llm import FakeChatModel
 
 QUESTION = [ChatMessage(role=Role.USER, content="hello there")]
@@ -80,3 +80,22 @@ async def test_a_restarted_server_answers_the_question_that_waited_for_it() -> N
     supervisor = Supervisor(inner, returns=True)
     assert await answer(SupervisedChatModel(inner, supervisor)) == "echo: hello there"
     assert supervisor.restarts == 1 and len(inner.calls) == 1
+
+
+class BreaksMidAnswer(FakeChatModel):
+    """Streams one piece, then the connection breaks (the server was killed)."""
+
+    async def stream(self, messages, *, model, options=None):  # type: ignore[no-untyped-def]
+        yield CompletionChunk(text="Once upon")
+        raise ModelUnavailable("The language model cannot be reached right now.")
+
+
+async def test_an_answer_broken_by_the_server_dying_says_so_and_is_not_sent_again() -> None:
+    inner = BreaksMidAnswer()
+    supervisor = Supervisor(inner, returns=False, looks_healthy=True)
+    shown: list[str] = []
+    with pytest.raises(ModelUnavailable) as raised:
+        async for chunk in SupervisedChatModel(inner, supervisor).stream(QUESTION, model="m"):
+            shown.append(chunk.text)
+    assert shown == ["Once upon"]
+    assert raised.value.user_message == DIED_MID_ANSWER
