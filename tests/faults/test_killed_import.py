@@ -156,6 +156,7 @@ def test_sigterm_during_an_import_stops_it_within_its_bound_and_keeps_nothing(
     finally:
         if watched.alive():
             watched.process.kill()
+    print(f"exited {took:.2f} s after SIGTERM")
     assert took < SIGTERM_EXIT + SLACK
     assert code == 128 + signal.SIGTERM, out
     assert out.strip() == STOPPED
