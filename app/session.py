@@ -101,7 +101,10 @@ class OneShotRunner:
             task.cancel()
 
         loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGTERM, terminate)
+        try:
+            loop.add_signal_handler(signal.SIGTERM, terminate)
+        except (ValueError, RuntimeError):  # not the main thread: SIGTERM stays as it is
+            return await task
         try:
             return await task
         except asyncio.CancelledError:  # before the work began (while bootstrapping)
