@@ -178,9 +178,9 @@ class SupervisedChatModel:
     async def _after(self, error: ModelUnavailable) -> None:
         """Return (to try again) once the server is back if ``error`` came from its death."""
         server = self._server
-        restarts = server.restarts
+        restarts, down = server.restarts, server.restarting  # down: it died before we asked
         ready = await server.wait_ready(server.restart_within, failed=True)
-        if ready and server.restarts != restarts:
+        if ready and (down or server.restarts != restarts):
             log.warning("local_llm_request_retried_after_restart", error=type(error).__name__)
             return
         if not ready and server.restarting:
