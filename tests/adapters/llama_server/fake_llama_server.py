@@ -57,7 +57,7 @@ def main() -> int:
     )
     if args.exit_code is not None:
         print("error: failed to load model", file=sys.stderr, flush=True)
-        return args.exit_code
+        return int(args.exit_code)
     if args.ignore_sigterm:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     time.sleep(args.start_delay)
