@@ -8,6 +8,7 @@ The helpers read the database as it was left: its integrity and its datasets.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import resource
@@ -132,13 +133,21 @@ def datasets(db: Path) -> dict[str, tuple[int, int]]:
         conn.close()
 
 
-def jsonl(path: Path, rows: int, *, width: int = 200) -> Path:
-    """A dataset file of ``rows`` distinct examples, about ``2 × width`` bytes each."""
+def jsonl(path: Path, rows: int, *, width: int = 200, varied: bool = False) -> Path:
+    """A dataset file of ``rows`` distinct examples, about ``2 × width`` bytes each;
+    ``varied``: hex digests instead of repeated letters, so that it compresses little."""
+
+    def text(seed: str) -> str:
+        if not varied:
+            return seed[0] * width
+        digest = "".join(hashlib.sha256(f"{seed}{n}".encode()).hexdigest() for n in range(8))
+        return (digest * (width // len(digest) + 1))[:width]
+
     with path.open("w", encoding="utf-8") as out:
         for i in range(rows):
             record = {
-                "prompt": f"question {i} " + "q" * width,
-                "completion": f"answer {i} " + "a" * width,
+                "prompt": f"question {i} " + text(f"q{i}"),
+                "completion": f"answer {i} " + text(f"a{i}"),
             }
             out.write(json.dumps(record) + "\n")
     return path

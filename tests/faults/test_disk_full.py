@@ -1,4 +1,4 @@
-"""A full disk during ``dataset import``, ``dataset export`` and report writing.
+"""A full disk during ``dataset import``, ``export``, ``archive`` and report writing.
 
 The real CLI runs in a subprocess whose files may grow no larger than a limit
 (``RLIMIT_FSIZE``, ``SIGXFSZ`` ignored): every write past it fails with ``EFBIG``,
@@ -68,19 +68,25 @@ def test_a_full_disk_during_import_says_so_in_one_line_and_imports_nothing(
     assert "Imported 3000 examples" in cli.ok("dataset", "import", into, str(upload))
 
 
-def test_a_full_disk_during_export_leaves_no_file_under_its_name(cli: Cli, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("command", "name"), [("export", "kept-sft-"), ("archive", "kept-archive-")]
+)
+def test_a_full_disk_during_export_leaves_no_file_under_its_name(
+    cli: Cli, tmp_path: Path, command: str, name: str
+) -> None:
     limit = room(cli)  # the export (1.5 MB) cannot fit; reading the database needs none
-    cli.ok("dataset", "import", "kept", str(jsonl(tmp_path / "big.jsonl", 3000)))
+    upload = jsonl(tmp_path / "big.jsonl", 3000, varied=True)  # its archive: 1.5 MB
+    cli.ok("dataset", "import", "kept", str(upload))
     artifacts = cli.data / "artifacts"
     before = sorted(p.name for p in artifacts.iterdir()) if artifacts.exists() else []
 
-    done = cli.run("dataset", "export", "kept", max_bytes=limit)
+    done = cli.run("dataset", command, "kept", max_bytes=limit)
 
     one_line(done, NO_ROOM)
+    assert done.lines[0].startswith(f"'{name}")
     assert sorted(p.name for p in artifacts.iterdir()) == before  # no export, no temp file
     settled(cli)
-    written = cli.ok("dataset", "export", "kept")
-    assert "Wrote kept-sft-" in written
+    assert f"Wrote {name}" in cli.ok("dataset", command, "kept")
 
 
 async def _two_runs(data: Path, cases: int, width: int) -> tuple[str, str]:
