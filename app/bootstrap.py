@@ -107,12 +107,13 @@ async def _build_llm(
     Returns the adapter, its endpoint, and why the embedded server is not used (if so).
     """
     from adapters.llm_openai import OpenAIChatModel
-    from app.local_llm import FALLBACK_BASE_URL, start_local_llm
+    from app.local_llm import FALLBACK_BASE_URL, SupervisedChatModel, start_local_llm
 
-    base_url, local_problem = settings.llm.base_url, None
+    base_url, local_problem, server = settings.llm.base_url, None, None
     if not base_url:
         local = await start_local_llm(settings, closers)
         base_url, local_problem = local.base_url or FALLBACK_BASE_URL, local.problem
+        server = local.server
     llm = OpenAIChatModel(
         base_url=base_url,
         api_key=settings.llm.api_key.get_secret_value(),
@@ -121,6 +122,8 @@ async def _build_llm(
         max_retries=settings.llm.max_retries,
     )
     closers.append(llm.aclose)
+    if server is not None:  # the embedded server: wait for its restarts
+        return SupervisedChatModel(llm, server), base_url, local_problem
     return llm, base_url, local_problem
 
 

@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import structlog
 from rich.console import Console
@@ -27,11 +27,12 @@ from rich.progress import (
 )
 
 from app.settings import Settings
-from domain.errors import DomainError
+from domain.errors import DomainError, ModelUnavailable
 from domain.models import ChatMessage, Completion, CompletionChunk, GenerationOptions
 from domain.ports import ChatModel
 
 if TYPE_CHECKING:
+    from adapters.llama_server import LlamaServer
     from adapters.model_files import PullProgress
 
 log = structlog.get_logger()
@@ -43,12 +44,25 @@ INSTALL = "pip install -e '.[local-llm]'"
 USE_ANOTHER = "or set TRAINERBOT_LLM__BASE_URL to an OpenAI-compatible endpoint"
 
 
+class Supervised(Protocol):
+    """What a chat model needs of the embedded server's supervisor (``LlamaServer``)."""
+
+    @property
+    def restarting(self) -> bool: ...
+    @property
+    def restart_within(self) -> float: ...
+    @property
+    def restarts(self) -> int: ...
+    async def wait_ready(self, seconds: float, *, failed: bool = False) -> bool: ...
+
+
 @dataclass(frozen=True, slots=True)
 class LocalLlm:
     """What ``start_local_llm`` found: the server's endpoint, or why there is none."""
 
     base_url: str | None
     problem: str | None
+    server: Supervised | None = None
 
 
 def manifest_path(settings: Settings) -> Path:
@@ -67,16 +81,16 @@ async def start_local_llm(
     if mode == "false":
         return LocalLlm(None, "No language model endpoint is configured: " + _set_url())
     try:
-        base_url = await _start(settings, closers)
+        server = await _start(settings, closers)
     except DomainError as error:
         if mode == "true":
             raise
         log.warning("local_llm_unavailable", reason=error.user_message)
         return LocalLlm(None, error.user_message)
-    return LocalLlm(base_url, None)
+    return LocalLlm(server.base_url, None, server)
 
 
-async def _start(settings: Settings, closers: list[Callable[[], Awaitable[None]]]) -> str:
+async def _start(settings: Settings, closers: list[Callable[[], Awaitable[None]]]) -> LlamaServer:
     from adapters.llama_server import (
         LlamaServer,
         LlamaServerConfig,
@@ -114,9 +128,9 @@ async def _start(settings: Settings, closers: list[Callable[[], Awaitable[None]]
             restart_backoff=local.restart_backoff,
         )
     )
-    base_url = await server.start()
+    await server.start()
     closers.append(server.aclose)
-    return base_url
+    return server
 
 
 def _set_url() -> str:
@@ -125,6 +139,108 @@ def _set_url() -> str:
         f"embedded one (TRAINERBOT_LOCAL_LLM__ENABLED=auto, `{INSTALL}`, "
         "`trainerbot models pull`)."
     )
+
+
+RESTARTING = (
+    "The embedded language model stopped and is being restarted; please ask again in a moment."
+)
+DIED_MID_ANSWER = (
+    "The embedded language model stopped in the middle of the answer; it is being "
+    "restarted, so ask again in a moment."
+)
+
+
+DEATH_SECONDS = 2.0  # to tell a dead server from a broken answer: a probe, then its exit
+
+
+class SupervisedChatModel:
+    """The ``ChatModel`` of the embedded server: a request waits while it is restarted.
+
+    When the server dies (killed, crashed) its supervisor starts it again on the same
+    port. A request made meanwhile, or one that failed before its first piece because
+    the server had just died, waits for the restart (at most ``server.restart_within``;
+    the chat's ``llm.deadline`` bounds a turn in all) and is sent again once; if the
+    server is not back by then the user reads ``RESTARTING``. An answer already
+    streaming when the server died is not repeated: it ends cut off, or with
+    ``DIED_MID_ANSWER`` when the connection broke with an error.
+    """
+
+    def __init__(self, model: ChatModel, server: Supervised) -> None:
+        self._model = model
+        self._server = server
+
+    async def _ready(self) -> None:
+        ready = await self._server.wait_ready(self._server.restart_within)
+        if not ready and self._server.restarting:
+            raise ModelUnavailable(RESTARTING)
+        # not ready and not restarting: it gave up or is closing; the request says why
+
+    async def _after(self, error: ModelUnavailable) -> None:
+        """Return (to try again) once the server is back if ``error`` came from its death."""
+        server = self._server
+        restarts, down = server.restarts, server.restarting  # down: it died before we asked
+        ready = await server.wait_ready(server.restart_within, failed=True)
+        if ready and (down or server.restarts != restarts):
+            log.warning("local_llm_request_retried_after_restart", error=type(error).__name__)
+            return
+        if not ready and server.restarting:
+            raise ModelUnavailable(RESTARTING) from error
+        raise error  # it serves as before (the failure is another), or it gave up
+
+    async def _died(self) -> bool:
+        """Whether the server has just died (a request to it broke off)."""
+        server = self._server
+        restarts = server.restarts
+        ready = await server.wait_ready(DEATH_SECONDS, failed=True)
+        return server.restarts != restarts or (not ready and server.restarting)
+
+    async def complete(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        model: str,
+        options: GenerationOptions | None = None,
+    ) -> Completion:
+        await self._ready()
+        try:
+            return await self._model.complete(messages, model=model, options=options)
+        except ModelUnavailable as error:
+            await self._after(error)
+        return await self._model.complete(messages, model=model, options=options)
+
+    async def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        model: str,
+        options: GenerationOptions | None = None,
+    ) -> AsyncIterator[CompletionChunk]:
+        await self._ready()
+        for attempt in (1, 2):
+            started = False
+            chunks = self._model.stream(messages, model=model, options=options)
+            try:
+                async for chunk in chunks:
+                    started = True
+                    yield chunk
+                return
+            except ModelUnavailable as error:
+                if started and await self._died():
+                    raise ModelUnavailable(DIED_MID_ANSWER) from error
+                if started or attempt == 2:
+                    raise
+                await self._after(error)
+            finally:
+                closer = getattr(chunks, "aclose", None)
+                if closer is not None:
+                    await closer()
+
+    async def check(self) -> str | None:
+        try:
+            await self._ready()
+        except DomainError as error:
+            return error.user_message
+        return await self._model.check()
 
 
 class LazyChatModel:

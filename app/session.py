@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import signal
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -62,8 +63,16 @@ class Runner(Protocol):
     def run(self, work: Work) -> None: ...
 
 
+STOPPED = "Stopped (SIGTERM); nothing unfinished was saved."
+
+
 class OneShotRunner:
-    """Runs one subcommand: configure logging, bootstrap, run, close."""
+    """Runs one subcommand: configure logging, bootstrap, run, close.
+
+    SIGTERM cancels the command like Ctrl-C does: a transaction under way is rolled
+    back (a batch already in the database's thread finishes first), the container
+    closes, and the exit code is 143 (128 + SIGTERM) after the line ``STOPPED``.
+    """
 
     def __init__(
         self, settings_factory: Callable[[], Settings], *, overrides: Overrides | None = None
@@ -71,6 +80,7 @@ class OneShotRunner:
         self._settings_factory = settings_factory
         self._overrides = overrides
         self.exit_code = 0
+        self._terminated = False
 
     def run(self, work: Work) -> None:
         settings = self._settings_factory()
@@ -81,7 +91,33 @@ class OneShotRunner:
             chat=False,
         )
         console = Console(highlight=False, soft_wrap=True)
-        self.exit_code = asyncio.run(self._main(settings, console, work))
+        self.exit_code = asyncio.run(self._until_sigterm(settings, console, work))
+
+    async def _until_sigterm(self, settings: Settings, console: Console, work: Work) -> int:
+        task = asyncio.ensure_future(self._main(settings, console, work))
+
+        def terminate() -> None:
+            self._terminated = True
+            task.cancel()
+
+        loop = asyncio.get_running_loop()
+        try:
+            loop.add_signal_handler(signal.SIGTERM, terminate)
+        except (ValueError, RuntimeError):  # not the main thread: SIGTERM stays as it is
+            return await task
+        try:
+            return await task
+        except asyncio.CancelledError:  # before the work began (while bootstrapping)
+            if not self._terminated:
+                raise
+            return self._stopped(console)
+        finally:
+            loop.remove_signal_handler(signal.SIGTERM)
+
+    def _stopped(self, console: Console) -> int:
+        log.warning("command_stopped", signal="SIGTERM")
+        console.print(f"[yellow]{STOPPED}[/yellow]")
+        return 128 + signal.SIGTERM
 
     async def _main(self, settings: Settings, console: Console, work: Work) -> int:
         try:
@@ -101,6 +137,8 @@ class OneShotRunner:
             await work(session)
             return 0
         except (KeyboardInterrupt, asyncio.CancelledError):
+            if self._terminated:
+                return self._stopped(console)
             console.print("[yellow]Interrupted.[/yellow]")
             return 130
         except Exception as error:

@@ -60,7 +60,8 @@ class RateLimited(ModelUnavailable):
 
 
 class StorageUnavailable(DomainError):
-    """The database is busy, locked by another process or cannot be reached."""
+    """The database is busy, locked by another process or cannot be reached, or it
+    or the artifact folder cannot be written (the disk is full)."""
 
     key = "storage_unavailable"
 

@@ -10,7 +10,9 @@ that the resolved path is inside the resolved root. A refusal says so
 (``PermissionDenied``), unlike a name with nothing behind it (``NotFound``).
 Writes go to a hidden temp file (a name no caller can address) and
 ``os.replace`` it into place, which replaces a planted symlink itself rather
-than writing through it. File I/O runs in a worker thread, off the event loop.
+than writing through it; a write that runs out of room (disk full, the file
+size limit, a quota) removes its temp file and says so (``StorageUnavailable``),
+so a name holds a whole file or nothing. File I/O runs in a worker thread, off the event loop.
 """
 
 from __future__ import annotations
@@ -26,7 +28,13 @@ from pathlib import Path
 import structlog
 
 from domain.artifacts import validate_artifact_name
-from domain.errors import InvalidInput, LimitExceeded, NotFound, PermissionDenied
+from domain.errors import (
+    InvalidInput,
+    LimitExceeded,
+    NotFound,
+    PermissionDenied,
+    StorageUnavailable,
+)
 from domain.models import Artifact
 
 log = structlog.get_logger()
@@ -37,6 +45,16 @@ _TEMP_PREFIX = ".tmp-"  # never a valid artifact name: those start with a letter
 
 def _missing(name: str) -> NotFound:
     return NotFound(f"There is no file named {name!r}.")
+
+
+_NO_ROOM = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}  # disk full, file size limit, quota
+
+
+def _no_room(name: str) -> StorageUnavailable:
+    return StorageUnavailable(
+        f"{name!r} could not be written: the disk is full (or a file size limit was "
+        "reached). Nothing was written; free some disk space and try again."
+    )
 
 
 def _refused(name: str, *, link: bool) -> PermissionDenied:
@@ -111,9 +129,12 @@ class FileSystemArtifactStore:
         except IsADirectoryError:
             os.unlink(temp)
             raise InvalidInput(f"{name!r} cannot be written: a folder has that name.") from None
-        except BaseException:
+        except BaseException as exc:
             if os.path.lexists(temp):
                 os.unlink(temp)
+            if isinstance(exc, OSError) and exc.errno in _NO_ROOM:
+                log.error("artifact_write_failed", artifact=name, reason=errno.errorcode[exc.errno])
+                raise _no_room(name) from None
             raise
         info = os.stat(path, follow_symlinks=False)
         log.info("artifact_written", artifact=name, size=len(data))

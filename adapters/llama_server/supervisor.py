@@ -4,7 +4,8 @@
 configured) and returns once ``GET /v1/models`` lists our model. A watcher restarts the
 server when it dies (bounded exponential backoff, at most ``max_restarts`` failures in a
 row) on the same port, so the one OpenAI-compatible client pointed at ``base_url`` keeps
-working. ``aclose()`` sends SIGTERM to the server's process group, then SIGKILL after a
+working; ``wait_ready()`` lets a request wait for a restart rather than fail while it
+runs. ``aclose()`` sends SIGTERM to the server's process group, then SIGKILL after a
 grace period. On Linux the child also gets SIGKILL when this process dies
 (``PR_SET_PDEATHSIG``), so it never outlives the bot. Its output goes to our log at debug
 level; the last lines are logged at warning level when it fails.
@@ -62,6 +63,7 @@ class LlamaServer:
         self.restarts = 0  # restart attempts so far
         self.healthy = False  # serving since the last start, as far as we know
         self.gave_up = False
+        self._changed = asyncio.Event()  # set (and replaced) whenever the state changes
 
     @property
     def base_url(self) -> str:
@@ -77,6 +79,58 @@ class LlamaServer:
     def pid(self) -> int | None:
         process = self._process
         return process.pid if process is not None and process.returncode is None else None
+
+    @property
+    def restart_within(self) -> float:
+        """Seconds one restart may take: the longest backoff, then a whole start."""
+        return self._config.restart_backoff_max + self._config.start_timeout
+
+    @property
+    def restarting(self) -> bool:
+        """It died and the watcher will start it again (it has not given up)."""
+        return (
+            not self.healthy and self._watcher is not None and not (self.gave_up or self._closing)
+        )
+
+    async def wait_ready(self, seconds: float, *, failed: bool = False) -> bool:
+        """Whether the server serves, waiting up to ``seconds`` while it is restarted.
+
+        ``failed``: a request to it has just failed. If it no longer answers its health
+        probe, it is dying: wait for its process to end (the watcher then restarts it)
+        rather than trust ``healthy``, which the watcher clears only once it has reaped it.
+        """
+        deadline = time.monotonic() + seconds
+        if failed and self.healthy and not await self._probe(seconds):
+            process = self._process
+            if process is not None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(process.wait(), max(0.0, deadline - time.monotonic()))
+        while True:
+            process = self._process
+            if process is not None and process.returncode is not None:
+                self._set_healthy(False)  # dead, though the watcher has not looked yet
+            if self.healthy or not self.restarting:
+                return self.healthy
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            changed = self._changed
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), min(remaining, POLL_SECONDS))
+
+    async def _probe(self, seconds: float) -> bool:
+        return await serves_model(
+            self._config.host,
+            self._port,
+            self._config.model_alias,
+            seconds=max(0.1, min(PROBE_TIMEOUT, seconds)),
+        )
+
+    def _set_healthy(self, healthy: bool) -> None:
+        if self.healthy != healthy:
+            self.healthy = healthy
+            self._changed.set()
+            self._changed = asyncio.Event()
 
     async def start(self) -> str:
         """Start the server and wait until it serves the model; return ``base_url``."""
@@ -114,7 +168,7 @@ class LlamaServer:
                 await self._watcher
             self._watcher = None
         await self._stop_process()
-        self.healthy = False
+        self._set_healthy(False)
 
     # ------------------------------------------------------------------ internals
 
@@ -127,7 +181,7 @@ class LlamaServer:
             await self._stop_process()
             raise
         self._healthy_since = time.monotonic()
-        self.healthy = True
+        self._set_healthy(True)
 
     async def _spawn(self) -> None:
         argv = self._config.argv(self._port)
@@ -203,7 +257,7 @@ class LlamaServer:
             if process is None:
                 return
             returncode = await process.wait()
-            self.healthy = False
+            self._set_healthy(False)
             if self._closing:
                 return
             await self._drain_output()
@@ -214,6 +268,7 @@ class LlamaServer:
             while not self._closing:
                 if failures >= self._config.max_restarts:
                     self.gave_up = True
+                    self._changed.set()
                     log.error(
                         "llama_server_gave_up",
                         restarts=self.restarts,

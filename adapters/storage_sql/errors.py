@@ -26,6 +26,7 @@ _UNAVAILABLE = (
     sa_exc.TimeoutError,
     sqlite3.OperationalError,  # from BEGIN, sent to the driver directly
 )
+_SQLITE_BUSY, _SQLITE_IOERR, _SQLITE_FULL = 5, 10, 13  # primary result codes
 _UNIQUE = {"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY", "23505"}
 
 
@@ -35,11 +36,28 @@ def is_unique_violation(exc: sa_exc.IntegrityError) -> bool:
     return code in _UNIQUE
 
 
-def is_busy(exc: BaseException) -> bool:
-    """SQLite's "database is locked" (SQLITE_BUSY and its extended codes)."""
+def write_failed() -> StorageUnavailable:
+    return StorageUnavailable(
+        "The database could not be written: the disk is full or failing. Nothing of this "
+        "change was saved; free some disk space and try again."
+    )
+
+
+def _primary_code(exc: BaseException) -> int | None:
     orig = getattr(exc, "orig", exc)  # SQLAlchemy's wrapper or the driver's own error
     code = getattr(orig, "sqlite_errorcode", None)
-    return isinstance(code, int) and code & 0xFF == 5
+    return code & 0xFF if isinstance(code, int) else None
+
+
+def is_write_failure(exc: BaseException) -> bool:
+    """SQLite could not write its files: SQLITE_FULL (no space, or the file size
+    limit) or SQLITE_IOERR (a write that failed, e.g. EFBIG on the WAL)."""
+    return _primary_code(exc) in (_SQLITE_IOERR, _SQLITE_FULL)
+
+
+def is_busy(exc: BaseException) -> bool:
+    """SQLite's "database is locked" (SQLITE_BUSY and its extended codes)."""
+    return _primary_code(exc) == _SQLITE_BUSY
 
 
 def translate(exc: Exception, operation: str) -> Exception:
@@ -61,6 +79,14 @@ def to_domain_error(exc: BaseException, *, operation: str) -> DomainError | None
         if is_unique_violation(exc):
             return AlreadyExists("That record already exists.")
         return Conflict("That change does not fit what is stored.")
+    if isinstance(exc, _UNAVAILABLE) and is_write_failure(exc):
+        orig = getattr(exc, "orig", None)
+        log.error(
+            "storage_write_failed",
+            operation=operation,
+            error=getattr(orig, "sqlite_errorname", type(exc).__name__),
+        )
+        return write_failed()
     if isinstance(exc, _UNAVAILABLE):
         orig = getattr(exc, "orig", None)
         log.warning(

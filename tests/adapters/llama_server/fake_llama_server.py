@@ -6,6 +6,11 @@ Test-only flags change its behaviour:
   --ignore-sigterm   keep running on SIGTERM (only SIGKILL stops it)
   --pid-file PATH    write the pid there first thing
   --fail-if-exists P behave like --exit-code 4 when the file P exists (a later start fails)
+  --die-mid-answer P answering while the file P does not exist: create it and SIGKILL
+                     itself after three pieces of the streamed answer (the next start answers)
+
+``POST /v1/chat/completions`` streams an answer (``echo: <question>``, word by word) as
+server-sent events, or returns it whole.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ def main() -> int:
     parser.add_argument("--ignore-sigterm", action="store_true")
     parser.add_argument("--pid-file", default=None)
     parser.add_argument("--fail-if-exists", default=None)
+    parser.add_argument("--die-mid-answer", default=None)
     args = parser.parse_args()
 
     if args.pid_file:
@@ -51,12 +57,20 @@ def main() -> int:
     )
     if args.exit_code is not None:
         print("error: failed to load model", file=sys.stderr, flush=True)
-        return args.exit_code
+        return int(args.exit_code)
     if args.ignore_sigterm:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     time.sleep(args.start_delay)
 
     alias = args.model_alias
+
+    def die_mid_answer() -> bool:
+        mark = args.die_mid_answer
+        if not mark or os.path.exists(mark):
+            return False
+        with open(mark, "w") as out:
+            out.write("killed mid-answer")
+        return True
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -72,6 +86,40 @@ def main() -> int:
             self.end_headers()
             self.wfile.write(body)
 
+        def do_POST(self) -> None:
+            if self.path != "/v1/chat/completions":
+                self.send_error(404)
+                return
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+            question = str(body["messages"][-1]["content"])
+            words = f"echo: {question}".split(" ")
+            if not body.get("stream"):
+                self._json(completion(alias, " ".join(words)))
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            for index, word in enumerate(words):
+                if index == 3 and die_mid_answer():
+                    os.kill(os.getpid(), signal.SIGKILL)
+                piece = word if index == 0 else " " + word
+                self._event(chunk(alias, {"content": piece}, None))
+            self._event(chunk(alias, {}, "stop"))
+            self.wfile.write(b"data: [DONE]\n\n")
+            self.wfile.flush()
+
+        def _event(self, data: dict[str, object]) -> None:
+            self.wfile.write(b"data: " + json.dumps(data).encode() + b"\n\n")
+            self.wfile.flush()
+
+        def _json(self, data: dict[str, object]) -> None:
+            raw = json.dumps(data).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+
         def log_message(self, format: str, *args: object) -> None:
             print("request:", format % args, file=sys.stderr, flush=True)
 
@@ -83,6 +131,33 @@ def main() -> int:
     print(f"listening on {args.host}:{args.port}", flush=True)
     server.serve_forever()
     return 0
+
+
+def chunk(model: str, delta: dict[str, str], finish: str | None) -> dict[str, object]:
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+
+
+def completion(model: str, text: str) -> dict[str, object]:
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": text},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+    }
 
 
 if __name__ == "__main__":

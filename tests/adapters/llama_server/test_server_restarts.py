@@ -51,3 +51,31 @@ async def test_no_restart_after_aclose(make_server: MakeServer, tmp_path: Path) 
 
     assert server.restarts == 0
     assert server.pid is None
+
+
+async def test_wait_ready_waits_for_the_restart_of_a_killed_server(
+    make_server: MakeServer, tmp_path: Path
+) -> None:
+    server = make_server(restart_backoff=0.3)
+    await server.start()
+    first = pid_in(tmp_path)
+
+    os.kill(first, signal.SIGKILL)
+
+    assert await server.wait_ready(20.0, failed=True)  # a request failed: not trusting `healthy`
+    assert server.restarts == 1 and server.pid not in (None, first)
+    assert await serves_model("127.0.0.1", server.port, "local-model", seconds=5)
+
+
+async def test_wait_ready_says_no_at_once_when_the_server_gave_up(
+    make_server: MakeServer, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken"
+    server = make_server("--fail-if-exists", str(broken), max_restarts=1)
+    await server.start()
+    broken.touch()
+    os.kill(pid_in(tmp_path), signal.SIGKILL)
+    assert await eventually(lambda: server.gave_up)
+
+    assert not server.restarting
+    assert not await server.wait_ready(60.0)  # returns at once: nothing will restart it
