@@ -60,8 +60,7 @@ class RateLimited(ModelUnavailable):
 
 
 class StorageUnavailable(DomainError):
-    """The database is busy, locked by another process or cannot be reached, or it
-    or the artifact folder cannot be written (the disk is full)."""
+    """The database is busy, locked or unreachable, or a write failed (a full disk)."""
 
     key = "storage_unavailable"
 
