@@ -210,6 +210,30 @@ async def test_a_writer_waits_for_another_process_without_blocking_the_loop(
         assert await uow.state.get("k") == "mine"
 
 
+async def test_reads_before_the_first_write_neither_take_nor_wait_for_the_write_lock(
+    storage: SqlStorage, db_path: Path
+) -> None:
+    async with storage.unit_of_work() as uow:
+        await uow.state.set("k", "old")
+        await uow.commit()
+    other = raw(db_path)
+    try:
+        async with storage.unit_of_work() as uow:
+            assert await uow.state.get("k") == "old"
+            other.execute("BEGIN IMMEDIATE")  # the lock is free: the read took none
+            other.execute("UPDATE state SET value = 'new' WHERE key = 'k'")
+            other.execute("COMMIT")
+            assert await uow.state.get("k") == "new"  # no snapshot kept from the first read
+            await uow.state.set("k", "mine")  # the write lock from here on
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+            await uow.commit()
+        other.execute("BEGIN IMMEDIATE")  # given back by the commit
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+
+
 async def test_a_lock_held_too_long_gives_a_safe_error(db_path: Path) -> None:
     storage = SqlStorage(f"sqlite+aiosqlite:///{db_path}", lock_timeout=0.2)
     await storage.migrate()
