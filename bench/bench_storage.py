@@ -25,6 +25,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 from sqlalchemy import event, select
 from sqlalchemy.engine import make_url
@@ -167,8 +168,9 @@ async def orm_chat_turns(url: str, turns: int) -> list[float]:
                 .order_by(predictions.c.created_at.desc(), predictions.c.seq.desc())
                 .limit(HISTORY)
             ).all()
-            columns = mapping.PREDICTION_COLUMNS
-            [mapping.prediction_of([getattr(r, c) for c in columns]) for r in reversed(rows)]
+            columns = predictions.c.keys()
+            for r in reversed(rows):
+                mapping.prediction_of(SimpleNamespace(_mapping={c: getattr(r, c) for c in columns}))
             row = PredictionRow()
             for key, value in mapping.prediction_params(p).items():
                 setattr(row, key, value)
