@@ -57,6 +57,13 @@ def size(path: Path) -> int | None:
     return path.stat().st_size if path.exists() else None
 
 
+async def set_state(storage: SqlStorage, key: str, value: str) -> None:
+    """``state[key] = value``, committed."""
+    async with storage.unit_of_work() as uow:
+        await uow.state.set(key, value)
+        await uow.commit()
+
+
 def example(n: int, dataset: str = "big") -> Example:
     return Example(
         id=f"e{n}",
@@ -111,9 +118,7 @@ async def test_committed_data_survives_closing_and_reopening(
 async def test_an_older_config_naming_aiosqlite_opens_the_same_file(
     storage: SqlStorage, db_path: Path
 ) -> None:
-    async with storage.unit_of_work() as uow:
-        await uow.state.set("k", "v")
-        await uow.commit()
+    await set_state(storage, "k", "v")
     await storage.aclose()
     old_spelling = SqlStorage(f"sqlite+aiosqlite:///{db_path}")  # the default before
     try:
@@ -229,9 +234,7 @@ async def test_a_writer_waits_for_another_process_without_blocking_the_loop(
 async def test_reads_before_the_first_write_neither_take_nor_wait_for_the_write_lock(
     storage: SqlStorage, db_path: Path
 ) -> None:
-    async with storage.unit_of_work() as uow:
-        await uow.state.set("k", "old")
-        await uow.commit()
+    await set_state(storage, "k", "old")
     other = raw(db_path)
     try:
         async with storage.unit_of_work() as uow:
