@@ -140,7 +140,7 @@ def configure_logging(
     return file if log_file is not None else None
 
 
-_CHATTY = ("httpx", "httpcore", "openai", "discord.gateway", "aiosqlite", "alembic", "bm25s")
+_CHATTY = ("httpx", "httpcore", "openai", "discord.gateway", "alembic", "bm25s")
 
 
 class _QuietLibraries(logging.Filter):

@@ -92,7 +92,8 @@ class ChatSettings(BaseModel):
 class StorageSettings(BaseModel):
     url: str | None = Field(
         None,
-        description="SQLAlchemy async URL; default sqlite+aiosqlite:///<data_dir>/trainerbot.db. "
+        description="SQLAlchemy URL; default sqlite:///<data_dir>/trainerbot.db (the stdlib "
+        "sqlite3 driver; a sqlite+aiosqlite:// URL from an older config means the same). "
         "PostgreSQL: postgresql+asyncpg://user:pass@host/db",
     )
 
@@ -286,7 +287,7 @@ class Settings(BaseSettings):
     def database_url(self) -> str:
         if self.storage.url:
             return self.storage.url
-        return f"sqlite+aiosqlite:///{(self.data_dir / 'trainerbot.db').resolve()}"
+        return f"sqlite:///{(self.data_dir / 'trainerbot.db').resolve()}"
 
     @property
     def artifacts_dir(self) -> Path:

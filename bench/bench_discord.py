@@ -169,7 +169,7 @@ async def _storage(kind: str, folder: Path) -> tuple[UnitOfWorkFactory, Any]:
         return FakeDatabase().unit_of_work, None
     from adapters.storage_sql import SqlStorage
 
-    storage = SqlStorage(f"sqlite+aiosqlite:///{folder / 'bench.db'}")
+    storage = SqlStorage(f"sqlite:///{folder / 'bench.db'}")
     await storage.migrate()
     return storage.unit_of_work, storage
 

@@ -11,7 +11,9 @@ Run: ``.venv/bin/python -m bench.bench_storage [--seconds 3] [--turns 2000] [--p
 
 Rows: ``SqlStorage`` on SQLite (the adapter), the in-memory fake (same-run
 baseline), the same repositories on SQLAlchemy's asyncio engine with aiosqlite
-(the design the adapter does not use), and the chat turn written with the ORM.
+(the design the adapter does not use; only when aiosqlite is installed, which
+trainerbot itself does not need: ``pip install aiosqlite``), and the chat turn
+written with the ORM.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 from sqlalchemy import event, select
 from sqlalchemy.engine import make_url
@@ -165,8 +168,9 @@ async def orm_chat_turns(url: str, turns: int) -> list[float]:
                 .order_by(predictions.c.created_at.desc(), predictions.c.seq.desc())
                 .limit(HISTORY)
             ).all()
-            columns = mapping.PREDICTION_COLUMNS
-            [mapping.prediction_of([getattr(r, c) for c in columns]) for r in reversed(rows)]
+            columns = predictions.c.keys()
+            for r in reversed(rows):
+                mapping.prediction_of(SimpleNamespace(_mapping={c: getattr(r, c) for c in columns}))
             row = PredictionRow()
             for key, value in mapping.prediction_params(p).items():
                 setattr(row, key, value)
@@ -187,6 +191,14 @@ def summary(times: list[float]) -> tuple[str, str]:
     return ms(statistics.median(ordered)), ms(ordered[int(len(ordered) * 0.99) - 1])
 
 
+def aiosqlite_installed() -> bool:
+    try:
+        import aiosqlite  # noqa: F401  (only the row of the design not taken needs it)
+    except ImportError:
+        return False
+    return True
+
+
 def row(name: str, median: str, p99: str, rate: tuple[float, float] | None) -> str:
     wall, cpu = ("—", "—") if rate is None else (f"{rate[0]:,.0f}", f"{rate[1]:,.0f}")
     return f"| {name} | {median} | {p99} | {wall} | {cpu} |"
@@ -201,7 +213,7 @@ async def run(seconds: float, turns: int, postgres: str | None) -> str:
     ]
     with tempfile.TemporaryDirectory() as tmp:
         # the adapter on a SQLite file
-        storage = SqlStorage(f"sqlite+aiosqlite:///{tmp}/bench.db")
+        storage = SqlStorage(f"sqlite:///{tmp}/bench.db")
         await storage.migrate()
         ids = await seed(storage.unit_of_work)
         await chat_turns(storage.unit_of_work, 200)  # warm caches
@@ -218,17 +230,23 @@ async def run(seconds: float, turns: int, postgres: str | None) -> str:
         lines.append(row("in-memory fake (baseline)", med, p99, rate))
 
         # the rejected design: SQLAlchemy asyncio engine + aiosqlite, same repositories
-        backend = AsyncBackend(make_url(f"sqlite+aiosqlite:///{tmp}/aiosqlite.db"), pre_ping=False)
-        await backend.migrate(upgrade_to_head)
+        if not aiosqlite_installed():
+            lines.append(
+                row("same Core code on asyncio engine + aiosqlite", "not installed", "—", None)
+            )
+        else:
+            url = make_url(f"sqlite+aiosqlite:///{tmp}/aiosqlite.db")
+            backend = AsyncBackend(url, pre_ping=False)
+            await backend.migrate(upgrade_to_head)
 
-        def aio_uow() -> UnitOfWork:
-            return SqlUnitOfWork(backend.session())
+            def aio_uow() -> UnitOfWork:
+                return SqlUnitOfWork(backend.session())
 
-        ids = await seed(aio_uow)
-        med, p99 = summary(await chat_turns(aio_uow, max(turns // 4, 100)))
-        rate = await corrections(aio_uow, ids, seconds)
-        lines.append(row("same Core code on asyncio engine + aiosqlite", med, p99, rate))
-        await backend.aclose()
+            ids = await seed(aio_uow)
+            med, p99 = summary(await chat_turns(aio_uow, max(turns // 4, 100)))
+            rate = await corrections(aio_uow, ids, seconds)
+            lines.append(row("same Core code on asyncio engine + aiosqlite", med, p99, rate))
+            await backend.aclose()
 
         # the ORM, for the chat turn (sync session on the same kind of file)
         orm_path = Path(tmp) / "orm.db"

@@ -56,8 +56,8 @@ class AsyncBackend:
         )
         self.dialect = self.engine.dialect.name
 
-    def session(self) -> AsyncSession:
-        return AsyncSession(self.engine, self.dialect)
+    def session(self) -> AsyncEngineSession:
+        return AsyncEngineSession(self.engine, self.dialect)
 
     async def migrate(self, upgrade: Callable[[Connection], None]) -> None:
         try:
@@ -75,7 +75,10 @@ class AsyncBackend:
         await self.engine.dispose()
 
 
-class AsyncSession:
+class AsyncEngineSession:
+    """One unit of work's connection on the asyncio engine (not SQLAlchemy's ORM
+    ``AsyncSession``: statements are Core, one transaction per unit of work)."""
+
     def __init__(self, engine: AsyncEngine, dialect: str) -> None:
         self._engine = engine
         self.dialect = dialect

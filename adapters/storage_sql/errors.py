@@ -24,7 +24,7 @@ _UNAVAILABLE = (
     sa_exc.OperationalError,
     sa_exc.InterfaceError,
     sa_exc.TimeoutError,
-    sqlite3.OperationalError,  # from BEGIN, sent to the driver directly
+    sqlite3.OperationalError,  # the driver's own, unwrapped (a connection of our own)
 )
 _SQLITE_BUSY, _SQLITE_IOERR, _SQLITE_FULL = 5, 10, 13  # primary result codes
 _UNIQUE = {"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY", "23505"}

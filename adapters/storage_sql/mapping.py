@@ -1,10 +1,18 @@
-"""Domain objects to row dictionaries and back: the only place that knows both."""
+"""Domain objects to row dictionaries and back: the only place that knows both.
+
+A dataclass field is stored in the column of the same name (``params_of``) and read
+back from it (``dataclass_of``). Only the fields whose stored form differs are
+written out, per table: enums (their value), JSON documents, and nested objects
+spread over several columns (an ``Actor`` as ``<role>_id``, ``<role>_name``,
+``<role>_is_trainer``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import fields
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from domain.models import (
     Actor,
@@ -36,8 +44,41 @@ from domain.models import (
     Usage,
 )
 
-Row = Any  # a SQLAlchemy Row: columns read by attribute
+Row = Any  # a SQLAlchemy Row: ``row._mapping`` reads columns by name
+Columns = Mapping[str, Any]  # a row's columns by name
 Params = dict[str, Any]
+D = TypeVar("D")
+
+
+_FIELD_NAMES: dict[tuple[type, tuple[str, ...]], tuple[str, ...]] = {}
+
+
+def _field_names(cls: type, but: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The names of the dataclass's fields, those in ``but`` left out."""
+    names = _FIELD_NAMES.get((cls, but))
+    if names is None:
+        names = tuple(f.name for f in fields(cls) if f.name not in but)
+        _FIELD_NAMES[cls, but] = names
+    return names
+
+
+def params_of(obj: Any, **stored: Callable[[Any], Params]) -> Params:
+    """Row parameters for a dataclass: each field as the column of the same name; a
+    field named in ``stored`` as the columns its function makes of the field's value."""
+    params: Params = {name: getattr(obj, name) for name in _field_names(type(obj), tuple(stored))}
+    for name, columns_of in stored.items():
+        params.update(columns_of(getattr(obj, name)))
+    return params
+
+
+def dataclass_of(cls: type[D], row: Row, **read: Callable[[Columns], Any]) -> D:
+    """A dataclass from a row: each field from the column of the same name; a field
+    named in ``read`` from what its function makes of the row's columns."""
+    columns: Columns = row._mapping
+    values = {name: columns[name] for name in _field_names(cls, tuple(read))}
+    for name, field_of in read.items():
+        values[name] = field_of(columns)
+    return cls(**values)
 
 
 # --------------------------------------------------------------------------- parts
@@ -51,9 +92,8 @@ def actor_params(role: str, actor: Actor) -> Params:
     }
 
 
-def actor_of(row: Row, role: str) -> Actor:
-    m = row._mapping
-    return Actor(id=m[f"{role}_id"], name=m[f"{role}_name"], is_trainer=m[f"{role}_is_trainer"])
+def actor_of(columns: Columns, role: str) -> Actor:
+    return Actor(columns[f"{role}_id"], columns[f"{role}_name"], columns[f"{role}_is_trainer"])
 
 
 def messages_json(messages: Sequence[ChatMessage]) -> list[dict[str, str]]:
@@ -67,74 +107,53 @@ def messages_of(data: Sequence[Mapping[str, str]]) -> tuple[ChatMessage, ...]:
     return tuple([ChatMessage(_ROLES[d["role"]], d["content"]) for d in data])
 
 
+def owner_params(owner: JobOwner | None) -> Params:
+    return {
+        "owner_host": owner.host if owner else None,
+        "owner_pid": owner.pid if owner else None,
+        "owner_token": owner.token if owner else None,
+    }
+
+
+def owner_of(columns: Columns) -> JobOwner | None:
+    if columns["owner_token"] is None:
+        return None
+    return JobOwner(columns["owner_host"] or "", columns["owner_pid"] or 0, columns["owner_token"])
+
+
 # --------------------------------------------------------------------------- predictions
 
 
 def prediction_params(p: Prediction) -> Params:
-    return {
-        "id": p.id,
-        "conversation_id": p.conversation_id,
-        "prompt": p.prompt,
-        "context": messages_json(p.context),
-        "answer": p.answer,
-        "model_version": p.model_version,
-        "latency_ms": p.latency_ms,
-        "prompt_tokens": p.usage.prompt_tokens,
-        "completion_tokens": p.usage.completion_tokens,
-        "author_id": p.author.id,
-        "author_name": p.author.name,
-        "author_is_trainer": p.author.is_trainer,
-        "place_conversation_id": p.place.conversation_id,
-        "guild_id": p.place.guild_id,
-        "channel_id": p.place.channel_id,
-        "thread_id": p.place.thread_id,
-        "created_at": p.created_at,
-        "message_id": p.message_id,
-        "ending": p.ending.value,
-    }
-
-
-PREDICTION_COLUMNS = (
-    "id",
-    "conversation_id",
-    "prompt",
-    "context",
-    "answer",
-    "model_version",
-    "latency_ms",
-    "prompt_tokens",
-    "completion_tokens",
-    "author_id",
-    "author_name",
-    "author_is_trainer",
-    "place_conversation_id",
-    "guild_id",
-    "channel_id",
-    "thread_id",
-    "created_at",
-    "message_id",
-    "ending",
-)
+    return params_of(
+        p,
+        context=lambda context: {"context": messages_json(context)},
+        usage=lambda u: {
+            "prompt_tokens": u.prompt_tokens,
+            "completion_tokens": u.completion_tokens,
+        },
+        author=lambda author: actor_params("author", author),
+        place=lambda place: {
+            "place_conversation_id": place.conversation_id,
+            "guild_id": place.guild_id,
+            "channel_id": place.channel_id,
+            "thread_id": place.thread_id,
+        },
+        ending=lambda ending: {"ending": ending.value},
+    )
 
 
 def prediction_of(r: Row) -> Prediction:
-    """From a row of ``PREDICTION_COLUMNS`` in that order (the chat's hot path)."""
-    (pid, cid, prompt, context, answer, version, latency, ptok, ctok, *rest) = r
-    (aid, aname, trainer, pcid, guild, channel, thread, created, message, ending) = rest
-    return Prediction(
-        id=pid,
-        conversation_id=cid,
-        prompt=prompt,
-        context=messages_of(context),
-        answer=answer,
-        model_version=version,
-        latency_ms=latency,
-        usage=Usage(ptok, ctok),
-        author=Actor(aid, aname, trainer),
-        place=Place(pcid, guild, channel, thread),
-        created_at=created,
-        message_id=message,
-        ending=Ending(ending),
+    return dataclass_of(
+        Prediction,
+        r,
+        context=lambda c: messages_of(c["context"]),
+        usage=lambda c: Usage(c["prompt_tokens"], c["completion_tokens"]),
+        author=lambda c: actor_of(c, "author"),
+        place=lambda c: Place(
+            c["place_conversation_id"], c["guild_id"], c["channel_id"], c["thread_id"]
+        ),
+        ending=lambda c: Ending(c["ending"]),
     )
 
 
@@ -142,121 +161,68 @@ def prediction_of(r: Row) -> Prediction:
 
 
 def feedback_params(f: Feedback) -> Params:
-    return {
-        "id": f.id,
-        "prediction_id": f.prediction_id,
-        **actor_params("author", f.author),
-        "created_at": f.created_at,
-        "rating": None if f.rating is None else int(f.rating),
-        "text": f.text,
-    }
+    return params_of(
+        f,
+        author=lambda author: actor_params("author", author),
+        rating=lambda rating: {"rating": None if rating is None else int(rating)},
+    )
 
 
 def feedback_of(r: Row) -> Feedback:
-    return Feedback(
-        id=r.id,
-        author=actor_of(r, "author"),
-        created_at=r.created_at,
-        prediction_id=r.prediction_id,
-        rating=None if r.rating is None else Rating(r.rating),
-        text=r.text,
+    return dataclass_of(
+        Feedback,
+        r,
+        author=lambda c: actor_of(c, "author"),
+        rating=lambda c: None if c["rating"] is None else Rating(c["rating"]),
     )
 
 
 def correction_params(c: Correction) -> Params:
-    return {
-        "id": c.id,
-        "prediction_id": c.prediction_id,
-        **actor_params("author", c.author),
-        "corrected_answer": c.corrected_answer,
-        "example_id": c.example_id,
-        "dataset": c.dataset,
-        "created_at": c.created_at,
-    }
+    return params_of(c, author=lambda author: actor_params("author", author))
 
 
 def correction_of(r: Row) -> Correction:
-    return Correction(
-        id=r.id,
-        prediction_id=r.prediction_id,
-        author=actor_of(r, "author"),
-        corrected_answer=r.corrected_answer,
-        example_id=r.example_id,
-        dataset=r.dataset,
-        created_at=r.created_at,
-    )
+    return dataclass_of(Correction, r, author=lambda c: actor_of(c, "author"))
 
 
 # --------------------------------------------------------------------------- datasets
 
 
 def dataset_params(d: Dataset) -> Params:
-    return {
-        "name": d.name,
-        "description": d.description,
-        "created_at": d.created_at,
-        "example_count": 0,
-        "removed_count": 0,
-    }
-
-
-def dataset_of(r: Row) -> Dataset:
-    return Dataset(
-        name=r.name,
-        created_at=r.created_at,
-        description=r.description,
-        example_count=r.example_count - r.removed_count,
-        removed_count=r.removed_count,
+    """A new dataset starts empty: the counters are kept by ``add_examples``."""
+    return params_of(
+        d,
+        example_count=lambda _: {"example_count": 0},
+        removed_count=lambda _: {"removed_count": 0},
     )
 
 
+def dataset_of(r: Row) -> Dataset:
+    # the stored example_count counts removed examples too; the domain's does not
+    return dataclass_of(Dataset, r, example_count=lambda c: c["example_count"] - c["removed_count"])
+
+
 def example_params(e: Example) -> Params:
-    return {
-        "id": e.id,
-        "dataset": e.dataset,
-        "messages": messages_json(e.messages),
-        "answer": e.answer,
-        "source": e.source.value,
-        "created_at": e.created_at,
-        "rejected": e.rejected,
-        "label": e.label,
-        "name": e.name,
-        "provenance": None if e.provenance is None else provenance_json(e.provenance),
-        "removed": None if e.removed is None else removal_json(e.removed),
-    }
+    return params_of(
+        e,
+        messages=lambda messages: {"messages": messages_json(messages)},
+        source=lambda source: {"source": source.value},
+        provenance=lambda p: {"provenance": None if p is None else provenance_json(p)},
+        removed=lambda removed: {"removed": None if removed is None else removal_json(removed)},
+    )
 
 
-EXAMPLE_COLUMNS = (
-    "id",
-    "dataset",
-    "messages",
-    "answer",
-    "source",
-    "created_at",
-    "rejected",
-    "label",
-    "name",
-    "provenance",
-    "removed",
-)
 _SOURCES = {source.value: source for source in ExampleSource}
 
 
 def example_of(r: Row) -> Example:
-    """From a row of ``EXAMPLE_COLUMNS`` in that order."""
-    (eid, dataset, messages, answer, source, created, rejected, label, name, prov, removed) = r
-    return Example(
-        id=eid,
-        dataset=dataset,
-        messages=messages_of(messages),
-        answer=answer,
-        source=_SOURCES[source],
-        created_at=created,
-        rejected=rejected,
-        label=label,
-        name=name,
-        provenance=None if prov is None else provenance_of(prov),
-        removed=None if removed is None else removal_of(removed),
+    return dataclass_of(
+        Example,
+        r,
+        messages=lambda c: messages_of(c["messages"]),
+        source=lambda c: _SOURCES[c["source"]],
+        provenance=lambda c: None if c["provenance"] is None else provenance_of(c["provenance"]),
+        removed=lambda c: None if c["removed"] is None else removal_of(c["removed"]),
     )
 
 
@@ -315,114 +281,52 @@ def removal_of(data: Mapping[str, Any]) -> Removal:
 
 
 def job_params(j: TrainingJob) -> Params:
-    return {
-        "id": j.id,
-        "dataset": j.dataset,
-        "backend": j.backend,
-        "status": j.status.value,
-        **actor_params("created_by", j.created_by),
-        "created_at": j.created_at,
-        "example_count": j.example_count,
-        "options": dict(j.options),
-        "progress": j.progress,
-        "message": j.message,
-        "error": j.error,
-        "started_at": j.started_at,
-        "finished_at": j.finished_at,
-        "model_version": j.model_version,
-        "base_model_version": j.base_model_version,
-        "external_id": j.external_id,
-        "cancel_requested": j.cancel_requested,
-        **owner_params(j.owner),
-        "heartbeat_at": j.heartbeat_at,
-    }
-
-
-def owner_params(owner: JobOwner | None) -> Params:
-    return {
-        "owner_host": owner.host if owner else None,
-        "owner_pid": owner.pid if owner else None,
-        "owner_token": owner.token if owner else None,
-    }
+    return params_of(
+        j,
+        status=lambda status: {"status": status.value},
+        created_by=lambda actor: actor_params("created_by", actor),
+        options=lambda options: {"options": dict(options)},
+        owner=owner_params,
+    )
 
 
 def job_of(r: Row) -> TrainingJob:
-    return TrainingJob(
-        id=r.id,
-        dataset=r.dataset,
-        backend=r.backend,
-        status=JobStatus(r.status),
-        created_by=actor_of(r, "created_by"),
-        created_at=r.created_at,
-        example_count=r.example_count,
-        options=dict(r.options),
-        progress=r.progress,
-        message=r.message,
-        error=r.error,
-        started_at=r.started_at,
-        finished_at=r.finished_at,
-        model_version=r.model_version,
-        base_model_version=r.base_model_version,
-        external_id=r.external_id,
-        cancel_requested=r.cancel_requested,
-        owner=_owner_of(r),
-        heartbeat_at=r.heartbeat_at,
+    return dataclass_of(
+        TrainingJob,
+        r,
+        status=lambda c: JobStatus(c["status"]),
+        created_by=lambda c: actor_of(c, "created_by"),
+        options=lambda c: dict(c["options"]),
+        owner=owner_of,
     )
-
-
-def _owner_of(r: Row) -> JobOwner | None:
-    if r.owner_token is None:
-        return None
-    return JobOwner(host=r.owner_host or "", pid=r.owner_pid or 0, token=r.owner_token)
 
 
 def version_params(v: ModelVersion) -> Params:
-    return {
-        "name": v.name,
-        "llm_model": v.llm_model,
-        "created_at": v.created_at,
-        "memory": v.memory,
-        "job_id": v.job_id,
-        "notes": v.notes,
-    }
+    return params_of(v)
 
 
 def version_of(r: Row) -> ModelVersion:
-    return ModelVersion(
-        name=r.name,
-        llm_model=r.llm_model,
-        created_at=r.created_at,
-        memory=r.memory,
-        job_id=r.job_id,
-        notes=r.notes,
-    )
+    return dataclass_of(ModelVersion, r)
 
 
 # --------------------------------------------------------------------------- evaluation
 
 
 def _case_result_json(c: CaseResult) -> dict[str, Any]:
-    return {
-        **_test_case_json(c.case),
-        "answer": c.answer,
-        "exact": c.exact,
-        "contains": c.contains,
-        "label_correct": c.label_correct,
-        "error": c.error,
-        "missing": list(c.missing),
-        "forbidden": list(c.forbidden),
-    }
+    return params_of(
+        c,
+        case=_test_case_json,
+        missing=lambda missing: {"missing": list(missing)},
+        forbidden=lambda forbidden: {"forbidden": list(forbidden)},
+    )
 
 
 def _test_case_json(c: TestCase) -> dict[str, Any]:
-    return {
-        "input": c.input,
-        "expected": c.expected,
-        "label": c.label,
-        "name": c.name,
-        "require": list(c.require),
-        "forbid": list(c.forbid),
-    }
+    return params_of(
+        c,
+        require=lambda require: {"require": list(require)},
+        forbid=lambda forbid: {"forbid": list(forbid)},
+    )
 
 
 def _test_case_of(d: Mapping[str, Any]) -> TestCase:
@@ -451,48 +355,50 @@ def _case_result_of(d: Mapping[str, Any]) -> CaseResult:
     )
 
 
-def eval_params(run: EvalRun) -> Params:
-    s = run.scores
+def _scores_params(s: EvalScores) -> Params:
     return {
-        "id": run.id,
-        "model_version": run.model_version,
-        "created_at": run.created_at,
-        "name": run.name,
-        **actor_params("created_by", run.created_by),
         "cases": s.cases,
         "passed": s.passed,
         "exact_rate": s.exact,
         "contains_rate": s.contains,
         "label_accuracy": s.label_accuracy,
         "errors": s.errors,
-        "results": [_case_result_json(c) for c in run.results],
-        "status": run.status.value,
-        "pending": [_test_case_json(c) for c in run.pending],
-        **owner_params(run.owner),
-        "heartbeat_at": run.heartbeat_at,
     }
 
 
+def _scores_of(c: Columns) -> EvalScores:
+    return EvalScores(
+        c["cases"],
+        c["passed"],
+        c["exact_rate"],
+        c["contains_rate"],
+        c["label_accuracy"],
+        c["errors"],
+    )
+
+
+def eval_params(run: EvalRun) -> Params:
+    return params_of(
+        run,
+        results=lambda results: {"results": [_case_result_json(c) for c in results]},
+        scores=_scores_params,
+        created_by=lambda actor: actor_params("created_by", actor),
+        status=lambda status: {"status": status.value},
+        pending=lambda pending: {"pending": [_test_case_json(c) for c in pending]},
+        owner=owner_params,
+    )
+
+
 def eval_of(r: Row) -> EvalRun:
-    return EvalRun(
-        id=r.id,
-        model_version=r.model_version,
-        created_at=r.created_at,
-        results=tuple(_case_result_of(d) for d in r.results),
-        scores=EvalScores(
-            cases=r.cases,
-            passed=r.passed,
-            exact=r.exact_rate,
-            contains=r.contains_rate,
-            label_accuracy=r.label_accuracy,
-            errors=r.errors,
-        ),
-        created_by=actor_of(r, "created_by"),
-        name=r.name,
-        status=EvalStatus(r.status),
-        pending=tuple(_test_case_of(d) for d in r.pending or ()),
-        owner=_owner_of(r),
-        heartbeat_at=r.heartbeat_at,
+    return dataclass_of(
+        EvalRun,
+        r,
+        results=lambda c: tuple(_case_result_of(d) for d in c["results"]),
+        scores=_scores_of,
+        created_by=lambda c: actor_of(c, "created_by"),
+        status=lambda c: EvalStatus(c["status"]),
+        pending=lambda c: tuple(_test_case_of(d) for d in c["pending"] or ()),
+        owner=owner_of,
     )
 
 
@@ -510,45 +416,28 @@ PROPOSAL_MUTABLE = (
 )
 
 
+def _decider_params(decider: Actor | None) -> Params:
+    if decider is None:
+        return {"decided_by_id": None, "decided_by_name": None, "decided_by_is_trainer": None}
+    return actor_params("decided_by", decider)
+
+
 def proposal_params(p: Proposal) -> Params:
-    decider = p.decided_by
-    return {
-        "id": p.id,
-        "kind": p.kind.value,
-        "status": p.status.value,
-        "prediction_id": p.prediction_id,
-        "guild_id": p.guild_id,
-        "question": p.question,
-        "answer": p.answer,
-        "proposed_answer": p.proposed_answer,
-        "dataset": p.dataset,
-        **actor_params("proposer", p.proposer),
-        "created_at": p.created_at,
-        "decided_by_id": None if decider is None else decider.id,
-        "decided_by_name": None if decider is None else decider.name,
-        "decided_by_is_trainer": None if decider is None else decider.is_trainer,
-        "decided_at": p.decided_at,
-        "reason": p.reason,
-        "example_id": p.example_id,
-    }
+    return params_of(
+        p,
+        kind=lambda kind: {"kind": kind.value},
+        status=lambda status: {"status": status.value},
+        proposer=lambda actor: actor_params("proposer", actor),
+        decided_by=_decider_params,
+    )
 
 
 def proposal_of(r: Row) -> Proposal:
-    row = r._mapping
-    return Proposal(
-        id=row["id"],
-        kind=ProposalKind(row["kind"]),
-        status=ProposalStatus(row["status"]),
-        prediction_id=row["prediction_id"],
-        guild_id=row["guild_id"],
-        question=row["question"],
-        answer=row["answer"],
-        proposed_answer=row["proposed_answer"],
-        dataset=row["dataset"],
-        proposer=actor_of(r, "proposer"),
-        created_at=row["created_at"],
-        decided_by=None if row["decided_by_id"] is None else actor_of(r, "decided_by"),
-        decided_at=row["decided_at"],
-        reason=row["reason"],
-        example_id=row["example_id"],
+    return dataclass_of(
+        Proposal,
+        r,
+        kind=lambda c: ProposalKind(c["kind"]),
+        status=lambda c: ProposalStatus(c["status"]),
+        proposer=lambda c: actor_of(c, "proposer"),
+        decided_by=lambda c: None if c["decided_by_id"] is None else actor_of(c, "decided_by"),
     )

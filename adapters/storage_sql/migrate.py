@@ -4,7 +4,7 @@
 
     from alembic import command
     from adapters.storage_sql.migrate import alembic_config
-    command.revision(alembic_config("sqlite+aiosqlite:///var/dev.db"),
+    command.revision(alembic_config("sqlite:///var/dev.db"),
                      "what changes", rev_id="0002", autogenerate=True)
 """
 

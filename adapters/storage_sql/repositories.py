@@ -11,7 +11,7 @@ from adapters.storage_sql.tables import corrections, feedback, predictions, stat
 from domain.models import Correction, Exchange, Feedback, Prediction
 
 _p = predictions.c
-_PREDICTION = select(*[predictions.c[name] for name in m.PREDICTION_COLUMNS])
+_PREDICTION = select(predictions)
 _GET = _PREDICTION.where(_p.id == bindparam("id"))
 _BY_MESSAGE = _PREDICTION.where(_p.message_id == bindparam("message_id"))
 _RECENT = (

@@ -26,7 +26,7 @@ _GROW = (
     .returning(_d.example_count)
 )
 _ADD_EXAMPLES = examples.insert()
-_EXAMPLE_ROW = select(*[examples.c[name] for name in m.EXAMPLE_COLUMNS])
+_EXAMPLE_ROW = select(examples)
 _ALL_EXAMPLES = (
     _EXAMPLE_ROW.where(_e.dataset == bindparam("name"))
     .order_by(_e.position)

@@ -49,7 +49,7 @@ _JOB_TAKE_OVER = update(jobs).where(
 _SNAPSHOT_DROP = delete(job_examples).where(job_examples.c.job_id == bindparam("job_id"))
 _SNAPSHOT_ADD = job_examples.insert()
 _SNAPSHOT = (
-    select(*[job_examples.c[name] for name in m.EXAMPLE_COLUMNS])
+    select(job_examples)
     .where(job_examples.c.job_id == bindparam("job_id"))
     .order_by(job_examples.c.position)
 )

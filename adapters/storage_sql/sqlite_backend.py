@@ -7,13 +7,20 @@ inline. Whatever could block is kept off the loop:
 - big reads and batches (more than ``HEAVY_ROWS`` rows) run in a worker thread;
 - the driver never waits for a lock (``busy_timeout=0``): taking the write lock
   is retried with ``asyncio.sleep`` until ``lock_timeout``;
+- a unit of work waits for one of the ``pool_size`` connections on the loop (a
+  semaphore in front of SQLAlchemy's pool, so the pool itself never waits);
 - checkpoints (the only fsyncs with ``synchronous=NORMAL``) run in a thread,
   every ``checkpoint_every`` commits, instead of inside a commit.
 
-Transactions: reads before a unit of work's first write see the latest committed
-data (like PostgreSQL's READ COMMITTED); the first write takes an in-process
-writer lock and opens ``BEGIN IMMEDIATE``; commit or rollback ends both. So units
-of work never fail on a stale read snapshot, and writers queue fairly.
+Transactions follow SQLAlchemy's documented recipe for pysqlite ("Transactions
+with SQLite and the sqlite3 driver"): the ``connect`` event turns the driver's own
+transaction handling off (``isolation_level = None``) and the ``begin`` event says
+``BEGIN`` itself, here ``BEGIN IMMEDIATE`` so that a write transaction holds the
+file's write lock from its first statement. Reads before a unit of work's first
+write run in no transaction of the file's and see the latest committed data (like
+PostgreSQL's READ COMMITTED); the first write takes an in-process writer lock and
+begins the write transaction; commit or rollback ends both. So units of work never
+fail on a stale read snapshot, and writers queue fairly.
 """
 
 from __future__ import annotations
@@ -51,8 +58,12 @@ _CONNECT_PRAGMAS = (
     "PRAGMA busy_timeout = 0",
 )
 
+# How long a migration waits for another process's write lock (it may be migrating).
+MIGRATION_WAIT = 30.0
+
 
 def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # the driver never says BEGIN: _on_begin does
     cursor = dbapi_connection.cursor()
     try:
         for pragma in _CONNECT_PRAGMAS:
@@ -90,13 +101,14 @@ class SqliteBackend:
             pool_size=pool_size,
             max_overflow=0,
             pool_timeout=lock_timeout,
-            connect_args={"isolation_level": None, "check_same_thread": False},
+            connect_args={"check_same_thread": False},
         )
         event.listen(self.engine, "connect", _on_connect)
+        event.listen(self.engine, "begin", self._on_begin)
+        self.writes: set[Connection] = set()  # the connections whose next transaction writes
         self.lock_timeout = lock_timeout
         self.writer = asyncio.Lock()  # one write transaction at a time in this process
         self.slots = asyncio.Semaphore(pool_size)  # never block the loop on the pool
-        self.idle: list[Connection] = []  # kept open: a pool checkout costs more than a query
         self._checkpoint_every = checkpoint_every
         self._commits = 0
         self._checkpoint: asyncio.Task[None] | None = None
@@ -104,50 +116,21 @@ class SqliteBackend:
     def session(self) -> SqliteSession:
         return SqliteSession(self)
 
-    async def checkout(self) -> Connection:
-        """A connection of our own (at most ``pool_size`` at once); give it back with
-        ``checkin``. Idle connections stay open: reusing one is cheaper than a query."""
-        try:
-            async with asyncio.timeout(self.lock_timeout):
-                await self.slots.acquire()
-        except TimeoutError:
-            raise busy() from None
-        try:
-            return self.idle.pop() if self.idle else self.engine.connect()
-        except Exception as exc:
-            self.slots.release()
-            raise _fail(exc, "connect") from exc
-
-    def checkin(self, conn: Connection) -> None:
-        self.slots.release()
-        if conn.invalidated:
-            conn.close()
-        else:
-            self.idle.append(conn)
+    def _on_begin(self, conn: Connection) -> None:
+        """A write transaction takes the file's write lock at once; SQLAlchemy's
+        transaction around reads before the first write stays empty on the file."""
+        if conn in self.writes:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     async def migrate(self, upgrade: Callable[[Connection], None]) -> None:
         """Run ``upgrade`` in one write transaction, in a thread."""
-
-        def run(conn: Connection) -> None:
-            conn.exec_driver_sql("PRAGMA busy_timeout = 30000")  # a thread may wait
-            try:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-                upgrade(conn)
-                conn.commit()
-            except BaseException:
-                conn.rollback()
-                raise
-            finally:
-                conn.exec_driver_sql("PRAGMA busy_timeout = 0")
-
-        conn = await self.checkout()
+        session = self.session()
+        await session.open()
         try:
-            async with self.writer:
-                await in_thread(lambda: run(conn))
-        except Exception as exc:
-            raise _fail(exc, "migrate") from exc
+            await session.write_in_thread(upgrade, "migrate", wait=MIGRATION_WAIT)
+            await session.commit()
         finally:
-            self.checkin(conn)
+            await session.close()
 
     def committed(self) -> None:
         self._commits += 1
@@ -173,8 +156,6 @@ class SqliteBackend:
     async def aclose(self) -> None:
         if self._checkpoint is not None:
             await asyncio.wait({self._checkpoint})
-        while self.idle:
-            self.idle.pop().close()
         await self._run_checkpoint("TRUNCATE")
         self.engine.dispose()
 
@@ -187,27 +168,36 @@ class SqliteSession:
     def __init__(self, backend: SqliteBackend) -> None:
         self._b = backend
         self._conn: Connection | None = None
-        self._raw: sqlite3.Connection | None = None  # the driver's, for BEGIN
         self._writing = False
 
     async def open(self) -> None:
-        conn = await self._b.checkout()
-        self._raw = conn.connection.driver_connection
-        self._conn = conn
+        slots = self._b.slots
+        try:
+            async with asyncio.timeout(self._b.lock_timeout):
+                await slots.acquire()
+        except TimeoutError:
+            raise busy() from None
+        try:
+            self._conn = self._b.engine.connect()  # a free one: the slot says so
+        except Exception as exc:
+            slots.release()
+            raise _fail(exc, "connect") from exc
 
     def _connection(self) -> Connection:
         if self._conn is None:
             raise RuntimeError("use the unit of work inside `async with`")
         return self._conn
 
-    async def _retry_busy(self, fn: Callable[[], T], operation: str) -> T:
+    async def _retry_busy(
+        self, fn: Callable[[], T], operation: str, wait: float | None = None
+    ) -> T:
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._b.lock_timeout
+        deadline = loop.time() + (self._b.lock_timeout if wait is None else wait)
         delay = 0.001
         while True:
             try:
                 return fn()
-            except (sa_exc.OperationalError, sqlite3.OperationalError) as exc:
+            except sa_exc.OperationalError as exc:
                 if not is_busy(exc) or loop.time() + delay > deadline:
                     raise _fail(exc, operation) from exc
             except Exception as exc:
@@ -215,23 +205,25 @@ class SqliteSession:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.05)
 
-    async def _begin_write(self) -> None:
+    async def _begin_write(self, wait: float | None = None) -> None:
         writer = self._b.writer
+        timeout = self._b.lock_timeout if wait is None else wait
         if writer.locked():
             try:
-                async with asyncio.timeout(self._b.lock_timeout):
+                async with asyncio.timeout(timeout):
                     await writer.acquire()
             except TimeoutError:
-                log.warning("storage_writer_timeout", seconds=self._b.lock_timeout)
+                log.warning("storage_writer_timeout", seconds=timeout)
                 raise busy() from None
         else:
             await writer.acquire()
-        raw = self._raw
-        assert raw is not None
+        conn = self._connection()
         try:
-            # straight to the driver: SQLAlchemy's own bookkeeping is not needed here
-            await self._retry_busy(lambda: raw.execute("BEGIN IMMEDIATE"), "begin")
+            conn.rollback()  # SQLAlchemy's transaction around the reads so far (empty)
+            self._b.writes.add(conn)
+            await self._retry_busy(conn.begin, "begin", wait)  # BEGIN IMMEDIATE: _on_begin
         except BaseException:
+            self._b.writes.discard(conn)
             writer.release()
             raise
         self._writing = True
@@ -240,6 +232,8 @@ class SqliteSession:
         if not self._writing:
             return False
         self._writing = False
+        if self._conn is not None:
+            self._b.writes.discard(self._conn)
         self._b.writer.release()
         return True
 
@@ -261,6 +255,19 @@ class SqliteSession:
             return self._connection().execute(stmt, params)
         except Exception as exc:
             raise _fail(exc, "write") from exc
+
+    async def write_in_thread(
+        self, work: Callable[[Connection], None], operation: str, *, wait: float
+    ) -> None:
+        """``work`` on the write transaction, in a thread; the lock is waited for
+        up to ``wait`` seconds."""
+        if not self._writing:
+            await self._begin_write(wait)
+        conn = self._connection()
+        try:
+            await in_thread(lambda: work(conn))
+        except Exception as exc:
+            raise _fail(exc, operation) from exc
 
     async def read_mapped(
         self,
@@ -300,24 +307,15 @@ class SqliteSession:
         except Exception as exc:
             raise _fail(exc, "write") from exc
 
-    def _finish(self, commit: bool) -> None:
-        """End SQLAlchemy's transaction and the driver's (BEGIN was sent to the driver)."""
-        conn, raw = self._connection(), self._raw
-        if commit:
-            conn.commit()
-            if raw is not None and raw.in_transaction:
-                raw.commit()
-        else:
-            conn.rollback()
-            if raw is not None and raw.in_transaction:
-                raw.rollback()
-
     async def commit(self) -> None:
+        conn = self._connection()
         try:
-            self._finish(commit=True)
+            conn.commit()
         except Exception as exc:
+            # A failed COMMIT may leave the file's transaction open: drop the connection
+            # (closing it rolls back); the unit of work reconnects if it goes on.
             with contextlib.suppress(Exception):
-                self._finish(commit=False)
+                conn.invalidate()
             self._end_write()
             raise _fail(exc, "commit") from exc
         if self._end_write():
@@ -325,7 +323,7 @@ class SqliteSession:
 
     async def rollback(self) -> None:
         try:
-            self._finish(commit=False)
+            self._connection().rollback()
         finally:
             self._end_write()
 
@@ -334,10 +332,11 @@ class SqliteSession:
         if conn is None:
             return
         try:
-            self._finish(commit=False)
+            conn.close()  # rolls back what is left; the pool keeps the connection open
         except Exception:
-            conn.invalidate()
+            with contextlib.suppress(Exception):
+                conn.invalidate()
         finally:
-            self._conn = self._raw = None
             self._end_write()
-            self._b.checkin(conn)
+            self._conn = None
+            self._b.slots.release()

@@ -15,16 +15,17 @@ log = structlog.get_logger()
 
 
 class SqlStorage:
-    """SQLite (``sqlite+aiosqlite:///path/to/file.db``, the default) or PostgreSQL
+    """SQLite (``sqlite:///path/to/file.db``, the default) or PostgreSQL
     (``postgresql+asyncpg://user:password@host/db``).
 
     ``await migrate()`` once at start-up, then ``unit_of_work()`` for each
     transaction, and ``await aclose()`` on shutdown.
 
-    SQLite URLs may name any driver (``sqlite://``, ``sqlite+aiosqlite://``): the
-    adapter always drives SQLite through the stdlib ``sqlite3`` module, see
-    ``sqlite_backend``. ``lock_timeout`` bounds every wait for a connection or a
-    lock, ``pool_size`` the connections held.
+    SQLite is always driven through the stdlib ``sqlite3`` module (see
+    ``sqlite_backend``), whatever driver a ``sqlite`` URL names: the
+    ``sqlite+aiosqlite://`` of older configurations opens the same file.
+    ``lock_timeout`` bounds every wait for a connection or a lock, ``pool_size``
+    the connections held.
     """
 
     def __init__(

@@ -27,7 +27,7 @@ QUESTIONS = {
 
 
 async def _members_propose(data: Path) -> None:
-    storage = SqlStorage(f"sqlite+aiosqlite:///{data / 'trainerbot.db'}")
+    storage = SqlStorage(f"sqlite:///{data / 'trainerbot.db'}")
     await storage.migrate()
     try:
         async with storage.unit_of_work() as uow:

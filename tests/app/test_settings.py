@@ -38,7 +38,7 @@ def test_nested_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPat
     assert settings.llm.base_url == "http://127.0.0.1:9/v1"
     assert settings.llm.api_key.get_secret_value() == "sk-very-secret"
     assert settings.discord.chat_channels == [1, 2]
-    assert settings.database_url.startswith("sqlite+aiosqlite:////tmp/tb-data/")
+    assert settings.database_url.startswith("sqlite:////tmp/tb-data/")
     assert "sk-very-secret" not in repr(settings)
     assert "sk-very-secret" not in str(settings.model_dump())
 

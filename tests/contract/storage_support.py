@@ -34,7 +34,7 @@ def postgres_url() -> str | None:
 
 
 def sqlite_url(directory: Path, name: str = "trainerbot.db") -> str:
-    return f"sqlite+aiosqlite:///{directory / name}"
+    return f"sqlite:///{directory / name}"
 
 
 async def _create_database(admin: Any, name: str) -> None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
-from sqlalchemy import pool
-from sqlalchemy.engine import Connection
+from sqlalchemy import create_engine, pool
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from adapters.storage_sql.tables import metadata
@@ -29,7 +29,20 @@ def run(connection: Connection) -> None:
         context.run_migrations()
 
 
-async def run_with_url(url: str) -> None:
+def run_with_url(url: str) -> None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":  # the stdlib driver, as SqlStorage uses
+        engine = create_engine(parsed.set(drivername="sqlite+pysqlite"), poolclass=pool.NullPool)
+        try:
+            with engine.begin() as connection:
+                run(connection)
+        finally:
+            engine.dispose()
+        return
+    asyncio.run(run_with_async_engine(url))
+
+
+async def run_with_async_engine(url: str) -> None:
     engine = create_async_engine(url, poolclass=pool.NullPool)
     try:
         async with engine.begin() as connection:
@@ -49,4 +62,4 @@ if context.is_offline_mode():
 elif (given := config.attributes.get("connection")) is not None:
     run(given)
 else:
-    asyncio.run(run_with_url(config.get_main_option("sqlalchemy.url") or ""))
+    run_with_url(config.get_main_option("sqlalchemy.url") or "")

@@ -12,7 +12,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from adapters.storage_sql import SqlStorage
@@ -54,14 +54,27 @@ async def url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[s
         yield pg
 
 
-async def inspect_db(url: str, fn: object) -> object:
-    """Run ``fn(sync_connection)`` on a plain connection of our own."""
+async def on_connection(url: str, fn: Callable[[Connection], object], *, begin: bool) -> object:
+    """Run ``fn(sync_connection)`` on a plain connection of our own (SQLite: the stdlib
+    driver; PostgreSQL: asyncpg), in one transaction committed after it with ``begin``."""
+    if make_url(url).get_backend_name() == "sqlite":
+        sync_engine = create_engine(url)
+        try:
+            with sync_engine.begin() if begin else sync_engine.connect() as sync_conn:
+                return fn(sync_conn)
+        finally:
+            sync_engine.dispose()
     engine = create_async_engine(url)
     try:
-        async with engine.connect() as conn:
-            return await conn.run_sync(fn)  # type: ignore[arg-type]
+        async with engine.begin() if begin else engine.connect() as conn:
+            return await conn.run_sync(fn)
     finally:
         await engine.dispose()
+
+
+async def inspect_db(url: str, fn: Callable[[Connection], object]) -> object:
+    """Run ``fn(sync_connection)`` on a plain connection of our own."""
+    return await on_connection(url, fn, begin=False)
 
 
 def _revision(conn: Connection) -> str | None:
@@ -131,13 +144,28 @@ async def test_migrations_do_not_depend_on_the_working_directory(
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
-    storage = SqlStorage("sqlite+aiosqlite:///relative/dir/bot.db")
+    storage = SqlStorage("sqlite:///relative/dir/bot.db")
     try:
         await storage.migrate()
     finally:
         await storage.aclose()
     assert (elsewhere / "relative" / "dir" / "bot.db").is_file()
     assert not list(elsewhere.glob("alembic*"))
+
+
+def test_the_alembic_command_line_migrates_a_sqlite_url_whatever_driver_it_names(
+    tmp_path: Path,
+) -> None:
+    for url in (f"sqlite:///{tmp_path / 'new.db'}", f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"):
+        command.upgrade(alembic_config(url), "head")
+    for name in ("new.db", "old.db"):
+        engine = create_engine(f"sqlite:///{tmp_path / name}")
+        try:
+            with engine.connect() as conn:
+                assert _revision(conn) == head_revision()
+                assert _differences(conn) == []
+        finally:
+            engine.dispose()
 
 
 def test_the_initial_revision_downgrades_and_upgrades_cleanly(tmp_path: Path) -> None:
@@ -193,12 +221,7 @@ def _corrections_before_review(conn: Connection) -> None:
 
 async def prepared(url: str, prepare: Callable[[Connection], None]) -> None:
     """Run ``prepare`` (data at an old revision, then the upgrade) in one transaction."""
-    engine = create_async_engine(url)
-    try:
-        async with engine.begin() as conn:
-            await conn.run_sync(prepare)
-    finally:
-        await engine.dispose()
+    await on_connection(url, prepare, begin=True)
 
 
 async def test_corrections_from_before_review_are_approved_or_queued(url: str) -> None:

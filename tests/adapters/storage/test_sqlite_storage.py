@@ -41,7 +41,7 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def storage(db_path: Path) -> AsyncIterator[SqlStorage]:
-    s = SqlStorage(f"sqlite+aiosqlite:///{db_path}", lock_timeout=2.0)
+    s = SqlStorage(f"sqlite:///{db_path}", lock_timeout=2.0)
     await s.migrate()
     yield s
     await s.aclose()
@@ -55,6 +55,13 @@ def raw(path: Path) -> sqlite3.Connection:
 def size(path: Path) -> int | None:
     """The file's size, None when it does not exist."""
     return path.stat().st_size if path.exists() else None
+
+
+async def set_state(storage: SqlStorage, key: str, value: str) -> None:
+    """``state[key] = value``, committed."""
+    async with storage.unit_of_work() as uow:
+        await uow.state.set(key, value)
+        await uow.commit()
 
 
 def example(n: int, dataset: str = "big") -> Example:
@@ -98,7 +105,7 @@ async def test_committed_data_survives_closing_and_reopening(
         await uow.datasets.add_examples([example(1, "ds")])
         await uow.commit()
     await storage.aclose()
-    reopened = SqlStorage(f"sqlite+aiosqlite:///{db_path}")
+    reopened = SqlStorage(f"sqlite:///{db_path}")
     try:
         await reopened.migrate()
         async with reopened.unit_of_work() as uow:
@@ -106,6 +113,20 @@ async def test_committed_data_survives_closing_and_reopening(
             assert await uow.datasets.examples("ds") == [example(1, "ds")]
     finally:
         await reopened.aclose()
+
+
+async def test_an_older_config_naming_aiosqlite_opens_the_same_file(
+    storage: SqlStorage, db_path: Path
+) -> None:
+    await set_state(storage, "k", "v")
+    await storage.aclose()
+    old_spelling = SqlStorage(f"sqlite+aiosqlite:///{db_path}")  # the default before
+    try:
+        await old_spelling.migrate()
+        async with old_spelling.unit_of_work() as uow:
+            assert await uow.state.get("k") == "v"
+    finally:
+        await old_spelling.aclose()
 
 
 async def test_a_commit_is_in_the_file_at_once_and_uncommitted_work_is_not(
@@ -210,8 +231,30 @@ async def test_a_writer_waits_for_another_process_without_blocking_the_loop(
         assert await uow.state.get("k") == "mine"
 
 
+async def test_reads_before_the_first_write_neither_take_nor_wait_for_the_write_lock(
+    storage: SqlStorage, db_path: Path
+) -> None:
+    await set_state(storage, "k", "old")
+    other = raw(db_path)
+    try:
+        async with storage.unit_of_work() as uow:
+            assert await uow.state.get("k") == "old"
+            other.execute("BEGIN IMMEDIATE")  # the lock is free: the read took none
+            other.execute("UPDATE state SET value = 'new' WHERE key = 'k'")
+            other.execute("COMMIT")
+            assert await uow.state.get("k") == "new"  # no snapshot kept from the first read
+            await uow.state.set("k", "mine")  # the write lock from here on
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+            await uow.commit()
+        other.execute("BEGIN IMMEDIATE")  # given back by the commit
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+
+
 async def test_a_lock_held_too_long_gives_a_safe_error(db_path: Path) -> None:
-    storage = SqlStorage(f"sqlite+aiosqlite:///{db_path}", lock_timeout=0.2)
+    storage = SqlStorage(f"sqlite:///{db_path}", lock_timeout=0.2)
     await storage.migrate()
     other = raw(db_path)
     other.execute("BEGIN IMMEDIATE")
@@ -231,7 +274,7 @@ async def test_a_lock_held_too_long_gives_a_safe_error(db_path: Path) -> None:
 async def test_units_of_work_queue_for_connections_without_blocking_the_loop(
     db_path: Path,
 ) -> None:
-    storage = SqlStorage(f"sqlite+aiosqlite:///{db_path}", pool_size=1, lock_timeout=0.3)
+    storage = SqlStorage(f"sqlite:///{db_path}", pool_size=1, lock_timeout=0.3)
     try:
         await storage.migrate()
         first = storage.unit_of_work()
@@ -299,7 +342,7 @@ async def test_a_run_stored_before_required_and_forbidden_phrases_reads_back(
 
 
 def test_an_in_memory_or_malformed_url_is_refused() -> None:
-    for url in ("sqlite+aiosqlite://", "sqlite+aiosqlite:///:memory:", "not a url"):
+    for url in ("sqlite://", "sqlite:///:memory:", "not a url"):
         with pytest.raises(InvalidInput):
             SqlStorage(url)
 
