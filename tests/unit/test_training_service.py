@@ -9,6 +9,7 @@ from dataclasses import replace
 import pytest
 import structlog
 
+import domain.services.training as training_module
 from domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from domain.models import (
     Actor,
@@ -560,8 +561,11 @@ async def test_the_dataset_must_be_selected_known_and_not_empty(
 
 
 async def test_listeners_are_called_and_a_failing_one_does_not_break_the_job(
-    training: TrainingService, trainer: Actor
+    training: TrainingService, trainer: Actor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # app.logging caches loggers on first use: one cached while an earlier in-process
+    # test had logging configured would bypass capture_logs. Log through a fresh one.
+    monkeypatch.setattr(training_module, "log", structlog.get_logger())
     calls: list[JobStatus] = []
     later: list[JobStatus] = []
 
