@@ -58,11 +58,20 @@ async def deliver(
     if task is not None:
         bot.deliveries.add(task)
     try:
-        await bot.acks.settled()  # a burst is acknowledged before any answer work starts
-        async with bot.answer_slots:
+        try:
+            await bot.acks.settled()  # a burst is acknowledged before any answer work starts
+            await bot.answer_slots.acquire()
+        except asyncio.CancelledError:  # the bot is stopping while this answer waits
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(STOP_NOTE_SECONDS):
+                    await first(f"{preface}\n\n{t(lang, 'chat.bot_stopping')}".strip(), None)
+            raise
+        try:
             prediction, messages, requests = await _deliver(
                 bot, stream, first=first, more=more, lang=lang, preface=preface
             )
+        finally:
+            bot.answer_slots.release()
     finally:
         if task is not None:
             bot.deliveries.discard(task)

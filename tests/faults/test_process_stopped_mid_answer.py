@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.app.bot_process import bot_env, start_bot_process
-from tests.discord.conftest import Harness, h
+from tests.discord.conftest import BotFactory, Harness, h
 from tests.discord_emulator import DiscordEmulator
 from tests.standins.openai_server import Behaviour, OpenAIStandin
 
@@ -82,3 +82,20 @@ async def test_a_stopping_bot_says_so_where_an_answer_had_not_begun(h: Harness) 
     message = await h.reply(handle, timeout=1)
     assert "the bot is restarting" in message.content
     assert h.predictions() == []
+
+
+async def test_a_stopping_bot_says_so_where_an_answer_waited_for_its_turn(
+    start_bot: BotFactory,
+) -> None:
+    h = await start_bot(max_concurrent_answers=1)
+    h.llm.delay = 30.0
+    busy = h.command("ask", {"prompt": "first"}, user=h.member)
+    waiting = h.command("ask", {"prompt": "second"}, user=h.trainer)
+    await busy.acknowledged(timeout=3)
+    await waiting.acknowledged(timeout=3)
+
+    await h.bot.close()
+
+    for handle in (busy, waiting):
+        message = await h.reply(handle, timeout=1)
+        assert "the bot is restarting" in message.content
