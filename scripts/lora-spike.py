@@ -196,6 +196,7 @@ def step_train(args: argparse.Namespace) -> dict[str, Any]:
     answer_tokens = 0
     step_seconds: list[float] = []
     train_started = time.perf_counter()
+    train_cpu_started = time.process_time()  # all threads of this process
     for epoch in range(args.epochs):
         epoch_losses = []
         for ids, labels in encoded:  # batch of one: no padding, exact token counts
@@ -221,6 +222,7 @@ def step_train(args: argparse.Namespace) -> dict[str, Any]:
         losses.append(round(mean, 4))
         print(f"epoch {epoch + 1}/{args.epochs}: mean loss {mean:.4f}", file=sys.stderr, flush=True)
     train_seconds = time.perf_counter() - train_started
+    train_cpu_seconds = time.process_time() - train_cpu_started
     adapter_dir = work / "adapter"
     s = time.perf_counter()
     model.save_pretrained(adapter_dir)
@@ -241,6 +243,9 @@ def step_train(args: argparse.Namespace) -> dict[str, Any]:
         "answer_tokens_per_epoch": sum(sum(1 for x in lab if x != -100) for _, lab in encoded),
         "train_seconds": round(train_seconds, 1),
         "tokens_per_second": round(tokens / train_seconds, 1),
+        # less dependent on what else runs on the machine than tokens per wall second
+        "train_cpu_seconds": round(train_cpu_seconds, 1),
+        "tokens_per_cpu_second": round(tokens / train_cpu_seconds, 2),
         "answer_tokens_per_second": round(answer_tokens / train_seconds, 2),
         "first_step_seconds": round(step_seconds[0], 2),
         "median_step_seconds": round(sorted(step_seconds)[len(step_seconds) // 2], 2),
