@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -36,6 +37,14 @@ STOP_NOTE_SECONDS = 3.0
 """How long a stopping bot tries to mark an answer it was writing as interrupted."""
 
 
+async def _last_request(request: Awaitable[object]) -> None:
+    """A stopping bot's last word on an answer: given ``STOP_NOTE_SECONDS``; if it fails
+    (Discord unreachable, too slow), the bot stops all the same."""
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(STOP_NOTE_SECONDS):
+            await request
+
+
 async def deliver(
     bot: AnswerHost,
     stream: AnswerStream,
@@ -62,9 +71,7 @@ async def deliver(
             await bot.acks.settled()  # a burst is acknowledged before any answer work starts
             await bot.answer_slots.acquire()
         except asyncio.CancelledError:  # the bot is stopping while this answer waits
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(STOP_NOTE_SECONDS):
-                    await first(f"{preface}\n\n{t(lang, 'chat.bot_stopping')}".strip(), None)
+            await _last_request(first(f"{preface}\n\n{t(lang, 'chat.bot_stopping')}".strip(), None))
             raise
         try:
             prediction, messages, requests = await _deliver(
@@ -116,11 +123,9 @@ async def _deliver(
             else:  # no answer began: the preface alone, the error handler says why
                 await reply.finish(None)
             raise
-        except asyncio.CancelledError:  # the bot is stopping: one last edit, bounded
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(STOP_NOTE_SECONDS):
-                    reply.feed(f"\n\n{t(lang, 'chat.bot_stopping')}")
-                    await reply.finish(None)
+        except asyncio.CancelledError:  # the bot is stopping: one last edit
+            reply.feed(f"\n\n{t(lang, 'chat.bot_stopping')}")
+            await _last_request(reply.finish(None))
             raise
         prediction = stream.prediction
         if prediction is not None and not prediction.complete:
